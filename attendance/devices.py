@@ -1,0 +1,68 @@
+"""Registering, authenticating and revoking student devices."""
+
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from attendance.models import Device, Student
+from attendance.tokens import hash_secret, new_secret, secret_matches
+from realtime import broadcast
+
+
+class DeviceLimitReached(Exception):
+    """The student already has the maximum number of active devices."""
+
+
+def register_device(*, student: Student, name: str) -> tuple[Device, str]:
+    """Make a device for `student`; the returned token is shown once and never stored."""
+    name = (name or "").strip()[:100] or "Device"
+    limit = settings.ATTENDANCE_MAX_DEVICES_PER_STUDENT
+    token = new_secret()
+    with transaction.atomic():
+        # The student row lock serialises registrations for one student; the
+        # unique (student, slot) constraint is the backstop.
+        Student.objects.select_for_update().get(pk=student.pk)
+        used = set(
+            Device.objects.filter(student=student, is_active=True).values_list("slot", flat=True)
+        )
+        free = [slot for slot in range(1, limit + 1) if slot not in used]
+        if not free:
+            raise DeviceLimitReached(
+                f"{student.full_name} already has {limit} active devices; revoke one first."
+            )
+        device = Device.objects.create(
+            student=student, name=name, token_hash=hash_secret(token), slot=free[0]
+        )
+    return device, token
+
+
+def authenticate_device(*, public_id: str, token: str) -> Device | None:
+    """The active device whose id and token match, or None."""
+    if not isinstance(public_id, str) or not isinstance(token, str) or len(token) > 200:
+        return None
+    try:
+        device_uuid = uuid.UUID(public_id)
+    except ValueError:
+        return None
+    device = (
+        Device.objects.select_related("student")
+        .filter(public_id=device_uuid, is_active=True, student__is_active=True)
+        .first()
+    )
+    if device is None or not secret_matches(token, device.token_hash):
+        return None
+    return device
+
+
+def revoke_device(*, device: Device) -> bool:
+    """Revoke `device`; its open socket is closed at its next message. True if it was active."""
+    now = timezone.now()
+    changed = Device.objects.filter(pk=device.pk, is_active=True).update(
+        is_active=False, slot=None, revoked_at=now
+    )
+    if changed:
+        device.is_active, device.slot, device.revoked_at = False, None, now
+        broadcast.device_revoked(device_id=device.pk)
+    return bool(changed)

@@ -1,0 +1,54 @@
+"""Web sessions deleted mid-request end on the login page, never on an error page.
+
+Django raises SessionInterrupted from SessionMiddleware.process_response when
+the session row vanished (a concurrent logout, say) before a modified session
+could be saved. Left alone it becomes a 400 page; here it is caught by its
+class and the user is sent to sign in again, with a message.
+"""
+
+import logging
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+logger = logging.getLogger("rollcall.sessions")
+
+INTERRUPTED_FLAG = "interrupted"
+MESSAGE = "Your session ended while the page was loading. Please sign in again."
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted:
+            return session_interrupted_response(request)
+
+
+def session_interrupted_response(request: HttpRequest) -> HttpResponse:
+    logger.warning(
+        "Web session interrupted on %s %s; sending the user to sign in again",
+        request.method,
+        request.path,
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "session_interrupted", "detail": MESSAGE}, status=401)
+    login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({INTERRUPTED_FLAG: 1})}"
+    if request.headers.get("HX-Request") == "true":
+        # htmx follows HX-Redirect with a full page load instead of swapping a fragment.
+        response = HttpResponseClientRedirect(login_url)
+    else:
+        response = HttpResponseRedirect(login_url)
+    # The session is gone: make the browser forget its cookie too.
+    response.delete_cookie(
+        settings.SESSION_COOKIE_NAME,
+        path=settings.SESSION_COOKIE_PATH,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        samesite=settings.SESSION_COOKIE_SAMESITE,
+    )
+    return response

@@ -1,0 +1,82 @@
+"""Reads shared by the pages, the API and the real-time layer."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+
+from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession
+
+
+@dataclass(frozen=True)
+class SessionCounts:
+    connected: int = 0
+    checked_in: int = 0
+    enrolled: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "connected": self.connected,
+            "checked_in": self.checked_in,
+            "enrolled": self.enrolled,
+        }
+
+
+def courses_for_user(user: AbstractBaseUser) -> QuerySet[Course]:
+    """The courses a user may see: staff see all, a lecturer their own."""
+    if not user.is_authenticated:
+        return Course.objects.none()
+    if user.is_staff:
+        return Course.objects.all()
+    return Course.objects.filter(lecturers=user)
+
+
+def user_can_manage_course(user: AbstractBaseUser, course: Course) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or course.lecturers.filter(pk=user.pk).exists()
+
+
+def active_sessions_by_course(course_ids: list[int]) -> dict[int, NetworkSession]:
+    """The newest active session of each course, in one query."""
+    found: dict[int, NetworkSession] = {}
+    sessions = NetworkSession.objects.filter(course_id__in=course_ids, is_active=True).order_by(
+        "course_id", "-date", "-started_at"
+    )
+    for session in sessions:
+        found.setdefault(session.course_id, session)
+    return found
+
+
+def enrolled_counts(course_ids: list[int]) -> dict[int, int]:
+    rows = (
+        Enrollment.objects.filter(course_id__in=course_ids, student__is_active=True)
+        .values("course_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["course_id"]: row["n"] for row in rows}
+
+
+def session_counts(sessions: list[NetworkSession]) -> dict[int, SessionCounts]:
+    """Connected devices, checked-in students and enrolment for each session, in two queries."""
+    if not sessions:
+        return {}
+    enrolled = enrolled_counts(sorted({s.course_id for s in sessions}))
+    rows = (
+        ConnectedDevice.objects.filter(session__in=[s.pk for s in sessions])
+        .values("session_id")
+        .annotate(
+            connected=Count("id", filter=Q(is_connected=True)),
+            checked_in=Count("device__student", distinct=True),
+        )
+    )
+    by_session = {row["session_id"]: row for row in rows}
+    result = {}
+    for s in sessions:
+        row = by_session.get(s.pk, {})
+        result[s.pk] = SessionCounts(
+            connected=row.get("connected", 0),
+            checked_in=row.get("checked_in", 0),
+            enrolled=enrolled.get(s.course_id, 0),
+        )
+    return result

@@ -1,0 +1,311 @@
+"""The class-session lifecycle: start, end (writing the register), expire, refresh.
+
+Every change to a NetworkSession's state goes through these functions. They
+hold the rules; views, consumers, the API, admin actions and commands call them.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from attendance import presence
+from attendance.models import (
+    AttendanceRecord,
+    ConnectedDevice,
+    Course,
+    Device,
+    Enrollment,
+    NetworkSession,
+    Student,
+)
+from realtime import broadcast
+
+logger = logging.getLogger("rollcall.sessions")
+
+EndReason = NetworkSession.EndReason
+
+
+@dataclass(frozen=True)
+class EndResult:
+    """What ending a session wrote; equal for every caller of an idempotent end."""
+
+    session_id: int
+    course_id: int
+    ended_at: datetime
+    reason: str
+    present: int
+    late: int
+    absent: int
+    excused: int
+
+    @property
+    def records(self) -> int:
+        return self.present + self.late + self.absent + self.excused
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.session_id,
+            "ended_at": self.ended_at.isoformat(),
+            "reason": self.reason,
+            "present": self.present,
+            "late": self.late,
+            "absent": self.absent,
+            "excused": self.excused,
+        }
+
+
+@dataclass
+class CleanupResult:
+    dry_run: bool
+    # Sessions that ended (or, on a dry run, would end), oldest first.
+    sessions: list[NetworkSession] = field(default_factory=list)
+    ended: list[EndResult] = field(default_factory=list)
+    devices_disconnected: int = 0
+
+    @property
+    def records_written(self) -> int:
+        return sum(result.records for result in self.ended)
+
+
+def new_join_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def _unused_join_code() -> str:
+    taken = set(NetworkSession.objects.filter(is_active=True).values_list("join_code", flat=True))
+    while True:
+        code = new_join_code()
+        if code not in taken:
+            return code
+
+
+def start_session(
+    *, course: Course, by: AbstractBaseUser | None, now: datetime | None = None
+) -> tuple[NetworkSession, bool]:
+    """The course's active session for today, or a new one; `created` says which.
+
+    Two concurrent starts yield one session: the database's conditional unique
+    constraint picks the winner, and the loser returns it.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    for _attempt in range(10):
+        existing = NetworkSession.objects.filter(course=course, date=today, is_active=True).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                session = NetworkSession.objects.create(
+                    course=course,
+                    started_by=by if by is not None and by.is_authenticated else None,
+                    date=today,
+                    started_at=now,
+                    join_code=_unused_join_code(),
+                    code_rotated_at=now,
+                )
+                broadcast.session_started(session=session)
+        except IntegrityError:
+            # Either another start won the (course, date) race, or the join
+            # code collided with one taken meanwhile; look again and retry.
+            continue
+        # Yesterday's class left running is closed, with its register.
+        for stale in NetworkSession.objects.filter(course=course, is_active=True).exclude(
+            pk=session.pk
+        ):
+            end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
+        return session, True
+    raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
+
+
+def _write_register(*, session: NetworkSession, now: datetime) -> None:
+    """One INSERT ... SELECT: a record for every enrolled, active student, whatever the class size.
+
+    Present if a device joined by the late threshold, late if after it, absent
+    if never. Records that already exist (a manual mark) are kept as they are.
+    """
+    late_after = session.started_at + timedelta(minutes=settings.ATTENDANCE_LATE_AFTER_MINUTES)
+    ops = connection.ops
+    record_table = AttendanceRecord._meta.db_table
+    sql = f"""
+        INSERT INTO {record_table}
+            (session_id, student_id, status, first_seen, last_seen, source, created_at, updated_at)
+        SELECT %s, e.student_id,
+               CASE WHEN p.first_seen IS NULL THEN 'absent'
+                    WHEN p.first_seen > %s THEN 'late'
+                    ELSE 'present' END,
+               p.first_seen, p.last_seen, 'device', %s, %s
+        FROM {Enrollment._meta.db_table} e
+        JOIN {Student._meta.db_table} s ON s.id = e.student_id
+        LEFT JOIN (
+            SELECT d.student_id AS student_id,
+                   MIN(cd.connected_at) AS first_seen,
+                   MAX(cd.last_seen_at) AS last_seen
+            FROM {ConnectedDevice._meta.db_table} cd
+            JOIN {Device._meta.db_table} d ON d.id = cd.device_id
+            WHERE cd.session_id = %s
+            GROUP BY d.student_id
+        ) p ON p.student_id = e.student_id
+        WHERE e.course_id = %s AND s.is_active = %s
+        ON CONFLICT (session_id, student_id) DO NOTHING
+    """
+    stamp = ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                session.pk,
+                ops.adapt_datetimefield_value(late_after),
+                stamp,
+                stamp,
+                session.pk,
+                session.course_id,
+                True,
+            ],
+        )
+
+
+def _result_from_records(session: NetworkSession) -> EndResult:
+    totals = AttendanceRecord.objects.filter(session=session).aggregate(
+        present=Count("id", filter=Q(status="present")),
+        late=Count("id", filter=Q(status="late")),
+        absent=Count("id", filter=Q(status="absent")),
+        excused=Count("id", filter=Q(status="excused")),
+    )
+    return EndResult(
+        session_id=session.pk,
+        course_id=session.course_id,
+        ended_at=session.ended_at,
+        reason=session.end_reason,
+        **totals,
+    )
+
+
+def end_session(
+    *,
+    session: NetworkSession,
+    by: AbstractBaseUser | None = None,
+    reason: str = EndReason.ENDED,
+    now: datetime | None = None,
+) -> EndResult:
+    """End `session` and write its register, in one transaction. Idempotent.
+
+    A second (or concurrent) call waits for the row lock, sees the session
+    already ended and returns the same result without writing anything.
+    """
+    if reason not in EndReason.values:
+        raise ValueError(f"Unknown end reason {reason!r}.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = NetworkSession.objects.select_for_update().get(pk=session.pk)
+        if not locked.is_active:
+            result = _result_from_records(locked)
+        else:
+            _write_register(session=locked, now=now)
+            ConnectedDevice.objects.filter(session=locked, is_connected=True).update(
+                is_connected=False, disconnected_at=now
+            )
+            locked.is_active = False
+            locked.ended_at = now
+            locked.end_reason = reason
+            locked.ended_by = by if by is not None and by.is_authenticated else None
+            locked.save(update_fields=["is_active", "ended_at", "end_reason", "ended_by"])
+            result = _result_from_records(locked)
+            statuses = dict(
+                AttendanceRecord.objects.filter(
+                    session=locked, status__in=["present", "late"]
+                ).values_list("student_id", "status")
+            )
+            broadcast.session_ended(result=result, statuses=statuses)
+            logger.info(
+                "Ended session %s (%s): %s present, %s late, %s absent",
+                locked.pk,
+                reason,
+                result.present,
+                result.late,
+                result.absent,
+            )
+    session.is_active, session.ended_at, session.end_reason = False, result.ended_at, result.reason
+    # Any older session of this course still open is a stale duplicate: close
+    # it too, with its register.
+    for stale in NetworkSession.objects.filter(
+        course_id=result.course_id, is_active=True, date__lte=locked.date
+    ):
+        end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
+    return result
+
+
+def expired_sessions(*, hours: int, now: datetime) -> list[NetworkSession]:
+    cutoff = now - timedelta(hours=hours)
+    return list(
+        NetworkSession.objects.select_related("course")
+        .filter(is_active=True, started_at__lt=cutoff)
+        .order_by("started_at")
+    )
+
+
+def cleanup_expired_sessions(
+    *, hours: int | None = None, now: datetime | None = None, dry_run: bool = False
+) -> CleanupResult:
+    """End active sessions older than `hours`, keeping their registers; sweep silent devices."""
+    hours = settings.ATTENDANCE_SESSION_MAX_HOURS if hours is None else hours
+    if hours < 0:
+        raise ValueError("hours must not be negative.")
+    now = now or timezone.now()
+    result = CleanupResult(dry_run=dry_run, sessions=expired_sessions(hours=hours, now=now))
+    if dry_run:
+        result.devices_disconnected = presence.silent_devices(now=now).count()
+        return result
+    for session in result.sessions:
+        result.ended.append(end_session(session=session, reason=EndReason.EXPIRED, now=now))
+    result.devices_disconnected = presence.sweep_silent_devices(now=now)
+    return result
+
+
+def end_all_active_sessions(
+    *, by: AbstractBaseUser | None = None, now: datetime | None = None, dry_run: bool = False
+) -> CleanupResult:
+    """End of day: end every active session now, writing every register."""
+    now = now or timezone.now()
+    sessions = list(
+        NetworkSession.objects.select_related("course")
+        .filter(is_active=True)
+        .order_by("started_at")
+    )
+    result = CleanupResult(dry_run=dry_run, sessions=sessions)
+    if not dry_run:
+        for session in sessions:
+            result.ended.append(
+                end_session(session=session, by=by, reason=EndReason.FORCED, now=now)
+            )
+    return result
+
+
+def refresh_active_sessions(*, now: datetime | None = None) -> dict[str, int]:
+    """Keep one active session per course (the newest), end expired ones; return counts."""
+    now = now or timezone.now()
+    superseded = 0
+    keep: set[int] = set()
+    duplicates = []
+    for session in NetworkSession.objects.filter(is_active=True).order_by(
+        "course_id", "-date", "-started_at"
+    ):
+        if session.course_id in keep:
+            duplicates.append(session)
+        else:
+            keep.add(session.course_id)
+    for session in duplicates:
+        end_session(session=session, reason=EndReason.SUPERSEDED, now=now)
+        superseded += 1
+    cleanup = cleanup_expired_sessions(now=now)
+    return {
+        "expired": len(cleanup.ended),
+        "superseded": superseded,
+        "active": NetworkSession.objects.filter(is_active=True).count(),
+    }

@@ -1,0 +1,91 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from attendance import sessions
+from attendance.models import Course, NetworkSession
+from attendance.selectors import (
+    active_sessions_by_course,
+    courses_for_user,
+    enrolled_counts,
+    session_counts,
+)
+
+
+def _get_course_for_user(request: HttpRequest, course_id: int) -> Course:
+    """The course if the user teaches it (or is staff); 404 otherwise, so ids do not leak."""
+    return get_object_or_404(courses_for_user(request.user), pk=course_id)
+
+
+def _get_session_for_user(request: HttpRequest, session_id: int) -> NetworkSession:
+    session = get_object_or_404(NetworkSession.objects.select_related("course"), pk=session_id)
+    if not courses_for_user(request.user).filter(pk=session.course_id).exists():
+        raise Http404("No such session.")
+    return session
+
+
+def course_cards(user) -> list[dict]:
+    """What each dashboard card of `user` shows, in a constant number of queries."""
+    courses = list(courses_for_user(user))
+    ids = [c.pk for c in courses]
+    active = active_sessions_by_course(ids)
+    counts = session_counts(list(active.values()))
+    enrolled = enrolled_counts(ids)
+    cards = []
+    for course in courses:
+        session = active.get(course.pk)
+        cards.append(
+            {
+                "course": course,
+                "session": session,
+                "counts": counts.get(session.pk) if session else None,
+                "enrolled": enrolled.get(course.pk, 0),
+            }
+        )
+    return cards
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "attendance/dashboard.html", {"cards": course_cards(request.user)})
+
+
+@login_required
+@require_POST
+def session_start(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _get_course_for_user(request, course_id)
+    session, created = sessions.start_session(course=course, by=request.user)
+    if created:
+        messages.success(
+            request, f"Session started for {course.code}. Join code {session.join_code}."
+        )
+    else:
+        messages.info(request, f"{course.code} already has a session running today.")
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _get_session_for_user(request, session_id)
+    result = sessions.end_session(session=session, by=request.user)
+    messages.success(
+        request,
+        f"Session ended for {session.course.code}: {result.present} present, "
+        f"{result.late} late, {result.absent} absent.",
+    )
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def sessions_refresh(request: HttpRequest) -> HttpResponse:
+    counts = sessions.refresh_active_sessions()
+    messages.info(
+        request,
+        f"Sessions refreshed: {counts['expired']} expired, {counts['superseded']} superseded, "
+        f"{counts['active']} active.",
+    )
+    return redirect("dashboard")

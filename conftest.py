@@ -1,0 +1,115 @@
+"""Shared test fixtures: the named actors, and the rules for service-backed tests.
+
+Tests marked `postgres` need PostgreSQL; those marked `redis` need Redis.
+With ROLLCALL_REQUIRE_SERVICES=1 (as in CI) a missing service fails the test;
+otherwise (a laptop without the services) it is skipped with the reason.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from attendance.models import Course, Enrollment, Student
+
+REQUIRE_SERVICES = os.environ.get("ROLLCALL_REQUIRE_SERVICES") == "1"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (ROLLCALL_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def test_redis_url() -> str:
+    return (
+        os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/1"
+    )
+
+
+test_redis_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(autouse=True)
+def _service_requirements(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if request.node.get_closest_marker("redis"):
+        import redis
+
+        try:
+            redis.Redis.from_url(test_redis_url(), socket_connect_timeout=2).ping()
+        except redis.exceptions.RedisError as exc:
+            _missing(f"needs Redis at {test_redis_url()}: {exc}")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, *, staff: bool = False, password: str = "pw") -> object:
+        user = get_user_model().objects.create_user(
+            username=username, password=password, is_staff=staff
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def lecturer(make_user):
+    return make_user("lecturer")
+
+
+@pytest.fixture
+def other_lecturer(make_user):
+    return make_user("other_lecturer")
+
+
+@pytest.fixture
+def staff_user(make_user):
+    return make_user("admin", staff=True)
+
+
+@pytest.fixture
+def make_students(db):
+    def make(n: int, *, course: Course | None = None, prefix: str = "S") -> list[Student]:
+        start = Student.objects.count()
+        students = Student.objects.bulk_create(
+            Student(
+                student_number=f"{prefix}{start + i:05d}",
+                first_name=f"First{start + i}",
+                last_name=f"Last{start + i}",
+            )
+            for i in range(n)
+        )
+        if course is not None:
+            Enrollment.objects.bulk_create(Enrollment(course=course, student=s) for s in students)
+        return students
+
+    return make
+
+
+@pytest.fixture
+def course(db, lecturer):
+    c = Course.objects.create(code="MATH101", title="Calculus I")
+    c.lecturers.add(lecturer)
+    return c
+
+
+@pytest.fixture
+def other_course(db, other_lecturer):
+    c = Course.objects.create(code="HIST201", title="Modern History")
+    c.lecturers.add(other_lecturer)
+    return c
+
+
+@pytest.fixture
+def students(make_students, course):
+    return make_students(5, course=course)
