@@ -1,0 +1,1 @@
+"""Reads of the fee ledger: balances and statuses, computed in the database."""
