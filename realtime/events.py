@@ -1,0 +1,8 @@
+"""The /ws/events/ socket (see DESIGN §4)."""
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        await self.close(code=4401)
