@@ -301,8 +301,7 @@ def supersede_duplicate_sessions(*, now: datetime | None = None) -> list[EndResu
         else:
             newest.add(session.course_id)
     return [
-        end_session(session=session, reason=EndReason.SUPERSEDED, now=now)
-        for session in duplicates
+        end_session(session=session, reason=EndReason.SUPERSEDED, now=now) for session in duplicates
     ]
 
 

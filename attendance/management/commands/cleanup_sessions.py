@@ -160,7 +160,7 @@ class Command(BaseCommand):
             self.stdout.flush()
             self.sleep(interval)
         self.stdout.write(
-            f"Received {self.stopped_by}. Sweeper stopped after {sweeps} sweep(s): ended {ended} session(s), "
-            f"wrote {records} record(s)."
+            f"Received {self.stopped_by}. Sweeper stopped after {sweeps} sweep(s): "
+            f"ended {ended} session(s), wrote {records} record(s)."
         )
         self.stdout.flush()
