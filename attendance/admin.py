@@ -118,7 +118,15 @@ class DeviceAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["student", "name"]
-        return ["student", "name", "public_id", "is_active", "created_at", "last_used_at"]
+        return [
+            "student",
+            "name",
+            "public_id",
+            "is_active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
