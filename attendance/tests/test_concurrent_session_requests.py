@@ -57,10 +57,9 @@ def server_env(request, tmp_path) -> dict:
     exec(MAKE_LECTURER, {})  # noqa: S102 - the same setup as the SQLite path, in-process
     db = connection.settings_dict
     env = subprocess_env(tmp_path / "unused.sqlite3")
-    env["DATABASE_URL"] = (
-        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"
     env["REDIS_URL"] = test_redis_url()
     return env
 
