@@ -24,11 +24,13 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise ImmutableEntryError(f"{self.model.__name__} rows are never updated.")
 
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ImmutableEntryError(f"{self.model.__name__} rows are never updated.")
+
     def delete(self):
         raise ImmutableEntryError(f"{self.model.__name__} rows are never deleted.")
 
-    # bulk_update() goes through update(); _raw_delete is what the deletion
-    # collector would use for fast deletes.
+    # What the deletion collector uses for fast deletes.
     def _raw_delete(self, using):
         raise ImmutableEntryError(f"{self.model.__name__} rows are never deleted.")
 

@@ -4,7 +4,7 @@ balance = sum of the term's charges (discounts and scholarships are negative)
           - sum of its payments that have no reversal.
 
 Status of a student for a term, first match wins:
-  NOT_BILLED  nothing charged and nothing paid
+  NOT_BILLED  no charge entries and nothing paid
   CREDIT      balance < 0 (overpaid)
   PAID        balance = 0
   OVERDUE     balance > 0 and the due date has passed: the student's agreed
@@ -27,6 +27,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     F,
     FloatField,
     OuterRef,
@@ -57,10 +58,12 @@ class FeeStatus(models.TextChoices):
     OVERDUE = "OVERDUE", "Overdue"
 
 
-def fee_status(*, charged: Decimal, paid: Decimal, due_on: date | None, today: date) -> FeeStatus:
-    """The status rule in Python; must match annotate_fees()."""
+def fee_status(
+    *, billed: bool, charged: Decimal, paid: Decimal, due_on: date | None, today: date
+) -> FeeStatus:
+    """The status rule in Python; must match annotate_fees(). `billed`: any charge entry."""
     balance = charged - paid
-    if charged == 0 and paid == 0:
+    if not billed and paid == 0:
         return FeeStatus.NOT_BILLED
     if balance < 0:
         return FeeStatus.CREDIT
@@ -98,6 +101,7 @@ def annotate_fees(
     )[:1]
     return (
         students.annotate(
+            fee_billed=Exists(charges),
             fee_charged=_sum_subquery(charges),
             fee_paid=_sum_subquery(payments),
             fee_due_on=Coalesce(Subquery(extension), Value(term.due_on)),
@@ -105,7 +109,7 @@ def annotate_fees(
         .annotate(fee_balance=Round(F("fee_charged") - F("fee_paid"), 2, output_field=_MONEY))
         .annotate(
             fee_status=Case(
-                When(Q(fee_charged=0, fee_paid=0), then=Value(FeeStatus.NOT_BILLED.value)),
+                When(Q(fee_billed=False, fee_paid=0), then=Value(FeeStatus.NOT_BILLED.value)),
                 When(fee_balance__lt=0, then=Value(FeeStatus.CREDIT.value)),
                 When(fee_balance=0, then=Value(FeeStatus.PAID.value)),
                 When(fee_due_on__lt=today, then=Value(FeeStatus.OVERDUE.value)),
