@@ -82,6 +82,11 @@ class ChargeForm(forms.ModelForm):
         model = Charge
         fields = ["student", "term", "kind", "amount", "reason"]
 
+    def clean_amount(self):
+        # Signed here so the model's constraint check sees what the ledger will store.
+        amount = self.cleaned_data["amount"]
+        return -amount if self.cleaned_data.get("kind") in Charge.CREDIT_KINDS else amount
+
 
 @admin.register(Charge)
 class ChargeAdmin(LedgerEntryAdmin):
@@ -100,7 +105,7 @@ class ChargeAdmin(LedgerEntryAdmin):
             student=data["student"],
             term=data["term"],
             kind=data["kind"],
-            amount=data["amount"],
+            amount=abs(data["amount"]),
             reason=data["reason"],
             by=request.user,
         )
