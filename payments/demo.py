@@ -13,7 +13,7 @@ OVERDUE. So /students/ shows all five statuses at once:
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -149,7 +149,9 @@ def seed_fees(*, stdout=None) -> None:
     with transaction.atomic():
         office = _office_user()
         term, created = _term(today)
-        charged = ledger.bill_term(term=term, by=office, now=now)
+        # Billed on the first day of term, so statements read in order.
+        billed_at = timezone.make_aware(datetime.combine(term.starts_on, time(8, 0)))
+        charged = ledger.bill_term(term=term, by=office, now=min(billed_at, now))
         students = list(Student.objects.filter(is_active=True).order_by("student_number"))
         made = 0
         for index, student in enumerate(students):
