@@ -9,4 +9,5 @@ urlpatterns = [
     path("students/<int:student_id>/", views.student_detail, name="student-detail"),
     path("students/<int:student_id>/payments/", views.payment_record, name="payment-record"),
     path("payments/<int:payment_id>/receipt/", views.payment_receipt, name="payment-receipt"),
+    path("payments/<int:payment_id>/void/", views.payment_void, name="payment-void"),
 ]

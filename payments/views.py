@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 from attendance.models import Course, Enrollment, Student
 from attendance.selectors import courses_for_user
 from payments import ledger
-from payments.forms import PaymentForm, StudentFilterForm
+from payments.forms import PaymentForm, StudentFilterForm, VoidPaymentForm
 from payments.models import Payment, Term
-from payments.permissions import can_record_payments, can_view_fees
+from payments.permissions import can_record_payments, can_view_fees, can_void_payments
 from payments.selectors import (
     active_term,
     annotate_attendance,
@@ -149,7 +149,12 @@ def _term_for_detail(request: HttpRequest) -> Term | None:
 
 
 def _fees_context(request: HttpRequest, student: Student, term: Term | None, form=None) -> dict:
-    context = {"student": student, "term": term, "can_record": False}
+    context = {
+        "student": student,
+        "term": term,
+        "can_record": False,
+        "can_void": can_void_payments(request.user),
+    }
     if term is None:
         return context
     context["summary"] = fee_summary(student=student, term=term)
@@ -221,6 +226,7 @@ def payment_record(request: HttpRequest, student_id: int) -> HttpResponse:
     if payment is not None:
         context["receipt_url"] = receipt
     if request.htmx:
+        context["partial"] = True  # the page's own message list is not swapped in
         return render(request, "payments/_fees.html", context)
     context["attendance"] = attendance_by_course(student=student)
     return render(request, "payments/student_detail.html", context, status=400)
@@ -235,3 +241,32 @@ def payment_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
         pk=payment_id,
     )
     return render(request, "payments/receipt.html", {"payment": payment})
+
+
+@login_required
+@require_POST
+def payment_void(request: HttpRequest, payment_id: int) -> HttpResponse:
+    if not can_void_payments(request.user):
+        raise PermissionDenied("You may not void payments.")
+    payment = get_object_or_404(Payment.objects.select_related("student", "term"), pk=payment_id)
+    form = VoidPaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for voiding the payment; nothing was changed.")
+    else:
+        try:
+            ledger.void_payment(
+                payment=payment, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except ledger.LedgerError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Payment {payment.reference} voided.")
+    if request.htmx:
+        # The partial carries the message, whether the void was made or refused.
+        context = _fees_context(request, payment.student, payment.term)
+        context["show_fees"] = True
+        context["partial"] = True  # the page's own message list is not swapped in
+        return render(request, "payments/_fees.html", context)
+    return redirect(
+        f"{reverse('payments:student-detail', args=[payment.student_id])}?term={payment.term_id}"
+    )
