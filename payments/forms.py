@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from attendance.models import Course
 from payments.ledger import MAX_AMOUNT
-from payments.models import Payment, Term
+from payments.models import Charge, Payment, Term
 from payments.selectors import FeeStatus
 
 
@@ -75,3 +75,28 @@ class PaymentForm(forms.Form):
 
 class VoidPaymentForm(forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
+
+
+class AdjustmentForm(forms.Form):
+    term = forms.ModelChoiceField(queryset=Term.objects.all(), empty_label=None)
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in Charge.Kind if k != Charge.Kind.TERM_FEE]
+    )
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_AMOUNT,
+        help_text="Always positive: discounts and scholarships reduce the balance.",
+        error_messages=PaymentForm.base_fields["amount"].error_messages,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}),
+    )
+    reason = forms.CharField(max_length=300)
+
+    def __init__(self, *args, term: Term | None = None, **kwargs):
+        kwargs.setdefault("initial", {})
+        # Its own ids: it shares the page with the payment form.
+        kwargs.setdefault("auto_id", "adj_%s")
+        if term is not None:
+            kwargs["initial"].setdefault("term", term.pk)
+        super().__init__(*args, **kwargs)

@@ -46,6 +46,12 @@ def can_void_payments(user: AbstractBaseUser | None) -> bool:
     return user.is_staff or user.has_perm("payments.add_paymentreversal")
 
 
+def can_adjust_charges(user: AbstractBaseUser | None) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_staff or user.has_perm("payments.add_charge")
+
+
 def ensure_fees_office_group() -> Group:
     """The Fees office group with its permissions; creates or completes it."""
     group, _ = Group.objects.get_or_create(name=FEES_OFFICE_GROUP)

@@ -10,14 +10,20 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from attendance.models import Course, Enrollment, Student
 from attendance.selectors import courses_for_user
 from payments import ledger
-from payments.forms import PaymentForm, StudentFilterForm, VoidPaymentForm
+from payments.forms import AdjustmentForm, PaymentForm, StudentFilterForm, VoidPaymentForm
 from payments.models import Payment, Term
-from payments.permissions import can_record_payments, can_view_fees, can_void_payments
+from payments.permissions import (
+    can_adjust_charges,
+    can_record_payments,
+    can_view_fees,
+    can_void_payments,
+)
 from payments.selectors import (
     active_term,
     annotate_attendance,
@@ -26,6 +32,7 @@ from payments.selectors import (
     fee_summary,
     statement,
 )
+from payments.templatetags.money import money
 
 STUDENTS_PER_PAGE = 25
 # Spreadsheets run cells that start with these as formulas.
@@ -148,7 +155,13 @@ def _term_for_detail(request: HttpRequest) -> Term | None:
     return active_term() or Term.objects.first()
 
 
-def _fees_context(request: HttpRequest, student: Student, term: Term | None, form=None) -> dict:
+def _fees_context(
+    request: HttpRequest,
+    student: Student,
+    term: Term | None,
+    form=None,
+    adjustment_form=None,
+) -> dict:
     context = {
         "student": student,
         "term": term,
@@ -163,6 +176,8 @@ def _fees_context(request: HttpRequest, student: Student, term: Term | None, for
     if can_record_payments(request.user):
         context["can_record"] = True
         context["form"] = form or PaymentForm(term=term)
+    if can_adjust_charges(request.user):
+        context["adjustment_form"] = adjustment_form or AdjustmentForm(term=term)
     return context
 
 
@@ -211,9 +226,18 @@ def payment_record(request: HttpRequest, student_id: int) -> HttpResponse:
             payment = result.payment
             receipt = reverse("payments:payment-receipt", args=[payment.pk])
             if result.created:
-                messages.success(request, f"Payment {payment.reference} recorded.")
+                text = "Payment {} of {} recorded."
             else:
-                messages.info(request, f"Payment {payment.reference} was already recorded.")
+                text = "Payment {} of {} was already recorded (the form was sent twice)."
+            messages.success(
+                request,
+                format_html(
+                    text + ' <a href="{}">Print the receipt</a>',
+                    payment.reference,
+                    money(payment.amount),
+                    receipt,
+                ),
+            )
             if not request.htmx:
                 return redirect(
                     f"{reverse('payments:student-detail', args=[student.pk])}"
@@ -223,8 +247,6 @@ def payment_record(request: HttpRequest, student_id: int) -> HttpResponse:
     term = payment.term if payment else (form.cleaned_data.get("term") if form else None)
     context = _fees_context(request, student, term or _term_for_detail(request), form=form)
     context["show_fees"] = True
-    if payment is not None:
-        context["receipt_url"] = receipt
     if request.htmx:
         context["partial"] = True  # the page's own message list is not swapped in
         return render(request, "payments/_fees.html", context)
@@ -270,3 +292,43 @@ def payment_void(request: HttpRequest, payment_id: int) -> HttpResponse:
     return redirect(
         f"{reverse('payments:student-detail', args=[payment.student_id])}?term={payment.term_id}"
     )
+
+
+@login_required
+@require_POST
+def adjustment_add(request: HttpRequest, student_id: int) -> HttpResponse:
+    if not can_adjust_charges(request.user):
+        raise PermissionDenied("You may not adjust charges.")
+    student = _get_student_for_user(request, student_id)
+    form = AdjustmentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            charge = ledger.add_adjustment(
+                student=student,
+                term=data["term"],
+                kind=data["kind"],
+                amount=data["amount"],
+                reason=data["reason"],
+                by=request.user,
+            )
+        except ledger.LedgerError as exc:
+            form.add_error("amount" if exc.code == "invalid_amount" else None, exc.message)
+        else:
+            messages.success(
+                request, f"{charge.get_kind_display()} of {money(abs(charge.amount))} added."
+            )
+            detail = reverse("payments:student-detail", args=[student.pk])
+            if not request.htmx:
+                return redirect(f"{detail}?term={charge.term_id}")
+            context = _fees_context(request, student, charge.term)
+            context.update(show_fees=True, partial=True)
+            return render(request, "payments/_fees.html", context)
+    term = form.cleaned_data.get("term") or _term_for_detail(request)
+    context = _fees_context(request, student, term, adjustment_form=form)
+    context["show_fees"] = True
+    if request.htmx:
+        context["partial"] = True
+        return render(request, "payments/_fees.html", context)
+    context["attendance"] = attendance_by_course(student=student)
+    return render(request, "payments/student_detail.html", context, status=400)

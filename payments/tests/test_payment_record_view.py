@@ -34,6 +34,9 @@ def test_the_fees_office_records_a_payment(client, fees_officer, billed_term, st
     payment = Payment.objects.get()
     assert (payment.amount, payment.recorded_by) == (Decimal("80.00"), fees_officer)
     assert fee_summary(student=student, term=billed_term).balance == Decimal("40.00")
+    page = client.get(response.url).content.decode()
+    assert f"Payment {payment.reference} of USD 80.00 recorded." in page
+    assert reverse("payments:payment-receipt", args=[payment.pk]) in page
 
 
 @pytest.mark.django_db
