@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import authenticate
+from django.urls import reverse
 
 from attendance.models import Student
 from payments.demo import seed_fees
@@ -38,6 +39,16 @@ def test_the_demo_shows_every_status_and_the_old_systems_example(make_students):
     assert "office / office" in out.getvalue()
     office = authenticate(username="office", password="office")
     assert office is not None and can_record_payments(office) and not office.is_staff
+
+
+@pytest.mark.django_db
+def test_the_demo_roster_page_shows_the_statuses(client, make_students):
+    make_students(40)
+    seed_fees()
+    assert client.login(username="office", password="office")
+    body = client.get(reverse("payments:student-list")).content.decode()
+    for status in ["UNPAID", "PARTIAL", "PAID", "CREDIT", "OVERDUE"]:
+        assert f">{status}</span>" in body
 
 
 @pytest.mark.django_db

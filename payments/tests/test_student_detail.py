@@ -70,3 +70,24 @@ def test_without_terms_it_says_how_to_start(client, staff_user, student):
 @pytest.mark.django_db
 def test_anonymous_is_sent_to_login(client, student):
     assert client.get(_url(student)).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_page_costs_the_same_queries_for_a_long_statement(
+    client, fees_officer, billed_term, students, pay, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(fees_officer)
+    short, long = students[0], students[1]
+    pay(short, billed_term, "1.00")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(_url(short)).status_code == 200
+    for n in range(30):
+        payment = pay(long, billed_term, "1.00")
+        if n % 3 == 0:
+            ledger.void_payment(payment=payment, reason="Test", by=fees_officer)
+    with django_assert_num_queries(len(ctx.captured_queries)):
+        response = client.get(_url(long))
+    assert len(response.context["lines"]) == 1 + 30 + 10
