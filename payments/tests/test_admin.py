@@ -139,3 +139,36 @@ def test_admin_refuses_to_delete_a_charge(admin_client, billed_term):
     url = reverse("admin:payments_charge_delete", args=[charge.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert Charge.objects.filter(pk=charge.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:payments_term_changelist",
+        "admin:payments_term_add",
+        "admin:payments_charge_changelist",
+        "admin:payments_charge_add",
+        "admin:payments_payment_changelist",
+        "admin:payments_paymentreversal_changelist",
+        "admin:payments_duedateextension_changelist",
+        "admin:payments_duedateextension_add",
+    ],
+)
+def test_every_fee_admin_page_opens(admin_client, payment, staff_user, name):
+    from payments import ledger
+
+    ledger.void_payment(payment=payment, reason="Test", by=staff_user)
+    assert admin_client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_reversal_and_a_charge_open_read_only(admin_client, payment, staff_user):
+    from payments import ledger
+
+    reversal = ledger.void_payment(payment=payment, reason="Test", by=staff_user)
+    page = admin_client.get(reverse("admin:payments_paymentreversal_change", args=[reversal.pk]))
+    assert page.status_code == 200 and 'name="reason"' not in page.content.decode()
+    charge = Charge.objects.first()
+    page = admin_client.get(reverse("admin:payments_charge_change", args=[charge.pk]))
+    assert page.status_code == 200 and 'name="amount"' not in page.content.decode()
