@@ -47,3 +47,25 @@ def device_and_token(students):
 @pytest.fixture
 def device(device_and_token):
     return device_and_token[0]
+
+
+@pytest.fixture
+def cookie_for():
+    """The Cookie header of a logged-in web session for `user`."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(user) -> tuple[bytes, bytes]:
+        client = Client()
+        client.force_login(user)
+        key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())
+
+    return make
+
+
+@pytest.fixture
+def api_key(lecturer):
+    from attendance.tokens import create_api_token
+
+    return create_api_token(user=lecturer, name="watcher")[1]
