@@ -205,8 +205,12 @@ class CountsPublisher:
         self._send(session_id, course_id)
 
     def forget(self, session_id: int) -> None:
+        """The session ended: a count still waiting would only arrive after session.ended."""
         with self._lock:
             self._last_sent.pop(session_id, None)
+            timer = self._pending.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _flush(self, session_id: int, course_id: int) -> None:
         with self._lock:

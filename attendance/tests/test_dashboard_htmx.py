@@ -1,4 +1,4 @@
-"""The lecturer dashboard page: cards, htmx partials, Start/End/Refresh with and without JS."""
+"""The live dashboard page: the socket, the QR, htmx partials for the poll and the buttons."""
 
 import pytest
 from django.urls import reverse
@@ -17,12 +17,6 @@ def lecturer_client(client, lecturer):
     return client
 
 
-def test_it_sends_anonymous_visitors_to_login(client):
-    response = client.get(reverse("dashboard"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
-
-
 def test_it_shows_the_code_and_a_qr_of_the_device_page(lecturer_client, course, students):
     session, _ = start_session(course=course, by=None)
     response = lecturer_client.get(reverse("dashboard"))
@@ -33,12 +27,6 @@ def test_it_shows_the_code_and_a_qr_of_the_device_page(lecturer_client, course, 
     assert f"<strong data-code>{session.join_code}</strong>" in html
     assert f'data-join-url="http://testserver/device/?code={session.join_code}"' in html
     assert "<svg" in html
-
-
-def test_it_shows_only_the_lecturers_own_courses(lecturer_client, course, other_course):
-    html = lecturer_client.get(reverse("dashboard")).content.decode()
-    assert f'id="course-{course.pk}"' in html
-    assert f'id="course-{other_course.pk}"' not in html
 
 
 def test_an_htmx_request_gets_only_the_cards(lecturer_client, course):
@@ -63,12 +51,6 @@ def test_the_page_reads_in_a_constant_number_of_queries(
         response = lecturer_client.get(reverse("dashboard"), **HTMX)
     assert response.status_code == 200
     assert response.content.decode().count('class="card running"') == 6
-
-
-def test_start_works_as_a_plain_form(lecturer_client, course):
-    response = lecturer_client.post(reverse("session-start", args=[course.pk]))
-    assert response.status_code == 302
-    assert NetworkSession.objects.filter(course=course, is_active=True).count() == 1
 
 
 def test_start_and_end_by_htmx_return_the_card(lecturer_client, course, students):
@@ -100,6 +82,8 @@ def test_refresh_by_htmx_runs_the_refresh_and_returns_the_cards(lecturer_client,
     )
     response = lecturer_client.post(reverse("sessions-refresh"), **HTMX)
     assert response.status_code == 200
-    assert '<div class="cards" id="cards"' in response.content.decode()
+    html = response.content.decode()
+    assert '<div class="cards" id="cards"' in html
+    assert "Sessions refreshed: 1 expired, 0 superseded, 0 active." in html
     session.refresh_from_db()
     assert not session.is_active and session.end_reason == "expired"
