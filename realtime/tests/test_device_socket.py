@@ -221,3 +221,14 @@ async def hello_and_expect_close(communicator, device, token, code):
         {"type": "hello", "device": str(device.public_id), "token": token}
     )
     assert await closed_with(communicator) == code
+
+
+async def test_it_records_the_ip_address_from_the_scope(ws_app, device_and_token, session):
+    async def from_a_phone(scope, receive, send):
+        return await ws_app({**scope, "client": ("10.1.2.3", 50000)}, receive, send)
+
+    communicator = await open_device(from_a_phone, *device_and_token)
+    await _join(communicator, code=session.join_code)
+    [row] = await _rows(device_and_token[0])
+    assert row.ip_address == "10.1.2.3"
+    await communicator.disconnect()
