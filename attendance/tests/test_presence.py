@@ -139,3 +139,10 @@ def test_wrong_codes_are_counted_in_redis_for_every_process(device, session, set
     assert int(client.get(key)) == 2
     assert 0 < client.ttl(key) <= presence.BAD_CODE_WINDOW_SECONDS
     client.delete(key)
+
+
+def test_a_join_costs_the_same_few_queries_every_time(device, session, django_assert_num_queries):
+    presence.join_by_code(device=device, code=session.join_code)
+    # Look-up, enrolment, then in a savepoint: touch the device and upsert the row.
+    with django_assert_num_queries(6):
+        presence.join_by_code(device=device, code=session.join_code)
