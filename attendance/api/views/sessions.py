@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from attendance import sessions
 from attendance.api import schema, serializers
 from attendance.api.access import course_for_user, session_for_user, validated
+from attendance.api.pagination import Pagination
 from attendance.api.permissions import IsStaffOrLecturer
 from attendance.models import AttendanceRecord, NetworkSession
 from attendance.selectors import active_sessions_by_course, session_counts
@@ -135,6 +136,7 @@ def session_attendance(request: Request, session_id: int) -> Response:
 class CourseSessionList(generics.ListAPIView):
     permission_classes = [IsStaffOrLecturer]
     serializer_class = serializers.CourseSessionSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         course = course_for_user(self.request.user, self.kwargs["course_id"])

@@ -6,6 +6,7 @@ from rest_framework import generics
 
 from attendance.api import schema, serializers
 from attendance.api.access import validated
+from attendance.api.pagination import Pagination
 from attendance.api.permissions import IsStaffOrLecturer
 from attendance.models import Student
 
@@ -19,6 +20,7 @@ from attendance.models import Student
 class StudentList(generics.ListAPIView):
     permission_classes = [IsStaffOrLecturer]
     serializer_class = serializers.StudentSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         query = validated(serializers.StudentFilterSerializer, self.request.query_params.dict())
