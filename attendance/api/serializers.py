@@ -39,9 +39,16 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class TextField(serializers.CharField):
+    """A JSON string (not a number turned into one) of valid Unicode."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.validators.append(_no_surrogates)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def id_field(**kwargs) -> serializers.IntegerField:
