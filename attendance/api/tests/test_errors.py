@@ -40,3 +40,11 @@ def test_an_unhandled_error_is_a_json_500_without_a_traceback(client_for, course
     body = assert_error(response, 500, "server_error")
     assert "secret internals" not in response.content.decode()
     assert set(body) == {"error", "detail"}
+
+
+def test_a_post_to_an_unknown_url_from_a_browser_session_is_a_json_404(lecturer):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(lecturer)
+    assert_error(client.post("/api/devices/null/revoke/"), 404, "not_found")
