@@ -80,3 +80,18 @@ def session_counts(sessions: list[NetworkSession]) -> dict[int, SessionCounts]:
             enrolled=enrolled.get(s.course_id, 0),
         )
     return result
+
+
+def sessions_for_user(user: AbstractBaseUser) -> QuerySet[NetworkSession]:
+    """Sessions of the user's courses, newest first, with their register totals."""
+    return (
+        NetworkSession.objects.filter(course__in=courses_for_user(user))
+        .select_related("course", "started_by")
+        .annotate(
+            present=Count("records", filter=Q(records__status="present")),
+            late=Count("records", filter=Q(records__status="late")),
+            absent=Count("records", filter=Q(records__status="absent")),
+            excused=Count("records", filter=Q(records__status="excused")),
+        )
+        .order_by("-started_at", "-pk")
+    )
