@@ -1,6 +1,5 @@
 """Class sessions: refresh, status, start, end and the register."""
 
-from django.db.models import Count, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -14,7 +13,7 @@ from attendance.api.access import course_for_user, session_for_user, validated
 from attendance.api.pagination import Pagination
 from attendance.api.permissions import IsStaffOrLecturer
 from attendance.models import AttendanceRecord, NetworkSession
-from attendance.selectors import active_sessions_by_course, session_counts
+from attendance.selectors import active_sessions_by_course, session_counts, sessions_for_user
 
 TAGS = ["sessions"]
 
@@ -140,12 +139,4 @@ class CourseSessionList(generics.ListAPIView):
 
     def get_queryset(self):
         course = course_for_user(self.request.user, self.kwargs["course_id"])
-        by_status = {
-            status: Count("records", filter=Q(records__status=status))
-            for status in ("present", "late", "absent", "excused")
-        }
-        return (
-            NetworkSession.objects.filter(course=course)
-            .annotate(**by_status)
-            .order_by("-started_at", "-pk")
-        )
+        return sessions_for_user(self.request.user).filter(course=course)
