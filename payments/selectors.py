@@ -1,1 +1,292 @@
-"""Reads of the fee ledger: balances and statuses, computed in the database."""
+"""Reads of the fee ledger: balances and statuses, computed in the database.
+
+balance = sum of the term's charges (discounts and scholarships are negative)
+          - sum of its payments that have no reversal.
+
+Status of a student for a term, first match wins:
+  NOT_BILLED  no charge entries and nothing paid
+  CREDIT      balance < 0 (overpaid)
+  PAID        balance = 0
+  OVERDUE     balance > 0 and the due date has passed: the student's agreed
+              extension if there is one, else the term's. OVERDUE replaces
+              UNPAID and PARTIAL, so it is what the office chases first.
+  UNPAID      balance > 0 and nothing paid
+  PARTIAL     balance > 0 and something paid
+
+The same rule exists twice: as SQL (annotate_fees, used by every list) and as
+Python (fee_status, for one statement and the tests). The property tests check
+that they agree.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Round
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord, Student
+from payments.models import Charge, DueDateExtension, Payment, Term
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+class FeeStatus(models.TextChoices):
+    NOT_BILLED = "NOT_BILLED", "Not billed"
+    UNPAID = "UNPAID", "Unpaid"
+    PARTIAL = "PARTIAL", "Partial"
+    PAID = "PAID", "Paid"
+    CREDIT = "CREDIT", "Credit"
+    OVERDUE = "OVERDUE", "Overdue"
+
+
+def fee_status(
+    *, billed: bool, charged: Decimal, paid: Decimal, due_on: date | None, today: date
+) -> FeeStatus:
+    """The status rule in Python; must match annotate_fees(). `billed`: any charge entry."""
+    balance = charged - paid
+    if not billed and paid == 0:
+        return FeeStatus.NOT_BILLED
+    if balance < 0:
+        return FeeStatus.CREDIT
+    if balance == 0:
+        return FeeStatus.PAID
+    if due_on is not None and due_on < today:
+        return FeeStatus.OVERDUE
+    if paid == 0:
+        return FeeStatus.UNPAID
+    return FeeStatus.PARTIAL
+
+
+def active_term() -> Term | None:
+    return Term.objects.filter(is_active=True).first()
+
+
+def _sum_subquery(queryset: QuerySet) -> Coalesce:
+    total = queryset.order_by().values("student_id").annotate(total=Sum("amount")).values("total")
+    # Round: SQLite sums decimals as floats; rounding to cents keeps 0.1 + 0.2 - 0.3 at 0.
+    return Coalesce(Round(Subquery(total), 2), Value(ZERO), output_field=_MONEY)
+
+
+def annotate_fees(
+    students: QuerySet[Student], *, term: Term, today: date | None = None
+) -> QuerySet[Student]:
+    """Annotate fee_charged, fee_paid, fee_balance, fee_due_on and fee_status for `term`.
+
+    One SQL query whatever the number of students (correlated subqueries).
+    """
+    today = today or timezone.localdate()
+    charges = Charge.objects.filter(student_id=OuterRef("pk"), term=term)
+    payments = Payment.objects.filter(student_id=OuterRef("pk"), term=term, reversal__isnull=True)
+    extension = DueDateExtension.objects.filter(student_id=OuterRef("pk"), term=term).values(
+        "due_on"
+    )[:1]
+    return (
+        students.annotate(
+            fee_billed=Exists(charges),
+            fee_charged=_sum_subquery(charges),
+            fee_paid=_sum_subquery(payments),
+            fee_due_on=Coalesce(Subquery(extension), Value(term.due_on)),
+        )
+        .annotate(fee_balance=Round(F("fee_charged") - F("fee_paid"), 2, output_field=_MONEY))
+        .annotate(
+            fee_status=Case(
+                When(Q(fee_billed=False, fee_paid=0), then=Value(FeeStatus.NOT_BILLED.value)),
+                When(fee_balance__lt=0, then=Value(FeeStatus.CREDIT.value)),
+                When(fee_balance=0, then=Value(FeeStatus.PAID.value)),
+                When(fee_due_on__lt=today, then=Value(FeeStatus.OVERDUE.value)),
+                When(fee_paid=0, then=Value(FeeStatus.UNPAID.value)),
+                default=Value(FeeStatus.PARTIAL.value),
+                output_field=models.CharField(max_length=12),
+            )
+        )
+    )
+
+
+def annotate_attendance(students: QuerySet[Student]) -> QuerySet[Student]:
+    """Annotate attendance_total, attendance_attended and attendance_percent.
+
+    Attended = present + late, over all of the student's records; None with no records.
+    """
+    records = (
+        AttendanceRecord.objects.filter(student_id=OuterRef("pk")).order_by().values("student_id")
+    )
+    total = records.annotate(n=Count("pk")).values("n")
+    attended = (
+        records.filter(status__in=[AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.LATE])
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return students.annotate(
+        attendance_total=Coalesce(Subquery(total), Value(0)),
+        attendance_attended=Coalesce(Subquery(attended), Value(0)),
+    ).annotate(
+        attendance_percent=Case(
+            When(attendance_total=0, then=Value(None)),
+            default=Round(
+                Cast(F("attendance_attended"), FloatField())
+                * 100.0
+                / Cast(F("attendance_total"), FloatField()),
+                1,
+            ),
+            output_field=FloatField(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FeeSummary:
+    term: Term
+    charged: Decimal
+    paid: Decimal
+    due_on: date
+    status: FeeStatus
+
+    @property
+    def balance(self) -> Decimal:
+        return self.charged - self.paid
+
+
+def fee_summary(*, student: Student, term: Term, today: date | None = None) -> FeeSummary:
+    """One student's totals and status for a term (one query)."""
+    row = annotate_fees(Student.objects.filter(pk=student.pk), term=term, today=today).values(
+        "fee_charged", "fee_paid", "fee_due_on", "fee_status"
+    )[0]
+    return FeeSummary(
+        term=term,
+        charged=row["fee_charged"].quantize(CENT),
+        paid=row["fee_paid"].quantize(CENT),
+        due_on=row["fee_due_on"],
+        status=FeeStatus(row["fee_status"]),
+    )
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: object  # datetime
+    kind: str  # "charge", "payment" or "reversal"
+    description: str
+    debit: Decimal | None  # what the student owes more
+    credit: Decimal | None  # what the student owes less
+    balance: Decimal
+    entry: object  # the Charge, Payment or PaymentReversal
+
+
+def statement(*, student: Student, term: Term) -> list[StatementLine]:
+    """Charges, payments and reversals in time order with a running balance (3 queries)."""
+    entries: list[tuple] = []
+    for charge in Charge.objects.filter(student=student, term=term):
+        label = charge.get_kind_display()
+        if charge.reason:
+            label = f"{label}: {charge.reason}"
+        entries.append((charge.created_at, 0, charge.pk, "charge", label, charge.amount, charge))
+    payments = Payment.objects.filter(student=student, term=term).select_related(
+        "reversal", "recorded_by"
+    )
+    for payment in payments:
+        label = f"Payment {payment.reference} ({payment.get_method_display()})"
+        entries.append(
+            (payment.received_at, 1, payment.pk, "payment", label, -payment.amount, payment)
+        )
+        if payment.is_voided:
+            reversal = payment.reversal
+            entries.append(
+                (
+                    reversal.reversed_at,
+                    2,
+                    reversal.pk,
+                    "reversal",
+                    f"Void of {payment.reference}: {reversal.reason}",
+                    payment.amount,
+                    reversal,
+                )
+            )
+    entries.sort(key=lambda e: (e[0], e[1], e[2]))
+    lines = []
+    balance = ZERO
+    for at, _order, _pk, kind, label, delta, entry in entries:
+        balance += delta
+        lines.append(
+            StatementLine(
+                at=at,
+                kind=kind,
+                description=label,
+                debit=delta if delta > 0 else None,
+                credit=-delta if delta < 0 else None,
+                balance=balance,
+                entry=entry,
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class CourseAttendance:
+    course_id: int
+    code: str
+    title: str
+    present: int
+    late: int
+    absent: int
+    excused: int
+
+    @property
+    def records(self) -> int:
+        return self.present + self.late + self.absent + self.excused
+
+    @property
+    def percent(self) -> float | None:
+        if not self.records:
+            return None
+        return round((self.present + self.late) * 100 / self.records, 1)
+
+
+def attendance_by_course(
+    *, student: Student, courses: QuerySet | None = None
+) -> list[CourseAttendance]:
+    """The student's records counted per course and status, in one query."""
+    records = AttendanceRecord.objects.filter(student=student)
+    if courses is not None:
+        records = records.filter(session__course__in=courses)
+    S = AttendanceRecord.Status
+    rows = (
+        records.order_by()
+        .values("session__course_id", "session__course__code", "session__course__title")
+        .annotate(
+            present=Count("pk", filter=Q(status=S.PRESENT)),
+            late=Count("pk", filter=Q(status=S.LATE)),
+            absent=Count("pk", filter=Q(status=S.ABSENT)),
+            excused=Count("pk", filter=Q(status=S.EXCUSED)),
+        )
+        .order_by("session__course__code")
+    )
+    return [
+        CourseAttendance(
+            course_id=row["session__course_id"],
+            code=row["session__course__code"],
+            title=row["session__course__title"],
+            present=row["present"],
+            late=row["late"],
+            absent=row["absent"],
+            excused=row["excused"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,141 @@
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from payments.models import Charge, Payment, PaymentReversal, Term
+from payments.selectors import fee_summary
+
+
+@pytest.fixture
+def admin_client(client, staff_user):
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def payment(billed_term, student, pay):
+    return pay(student, billed_term, "80.00", reference="BANK-1")
+
+
+@pytest.mark.django_db
+def test_admin_refuses_to_delete_a_payment(admin_client, payment):
+    url = reverse("admin:payments_payment_delete", args=[payment.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:payments_payment_changelist")
+    response = admin_client.post(
+        changelist, {"action": "delete_selected", ACTION_CHECKBOX_NAME: [payment.pk], "post": "yes"}
+    )
+    assert response.status_code in {200, 302}
+    assert Payment.objects.filter(pk=payment.pk).exists()
+
+
+@pytest.mark.django_db
+def test_admin_shows_a_payment_read_only(admin_client, payment):
+    url = reverse("admin:payments_payment_change", args=[payment.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert 'name="amount"' not in page.content.decode()
+    response = admin_client.post(url, {"amount": "1.00", "reference": "X"})
+    assert response.status_code == 403
+    payment.refresh_from_db()
+    assert (payment.amount, payment.reference) == (Decimal("80.00"), "BANK-1")
+
+
+@pytest.mark.django_db
+def test_admin_has_no_add_page_for_payments_or_reversals(admin_client):
+    assert admin_client.get(reverse("admin:payments_payment_add")).status_code == 403
+    assert admin_client.get(reverse("admin:payments_paymentreversal_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_void_action_asks_for_a_reason_then_voids(admin_client, payment, student):
+    changelist = reverse("admin:payments_payment_changelist")
+    ask = admin_client.post(
+        changelist, {"action": "void_payments", ACTION_CHECKBOX_NAME: [payment.pk]}
+    )
+    assert ask.status_code == 200 and "Reason" in ask.content.decode()
+    assert not PaymentReversal.objects.exists()
+    empty = admin_client.post(
+        changelist,
+        {
+            "action": "void_payments",
+            ACTION_CHECKBOX_NAME: [payment.pk],
+            "confirm": "1",
+            "reason": "",
+        },
+    )
+    assert empty.status_code == 200 and "This field is required" in empty.content.decode()
+    assert not PaymentReversal.objects.exists()
+    done = admin_client.post(
+        changelist,
+        {
+            "action": "void_payments",
+            ACTION_CHECKBOX_NAME: [payment.pk],
+            "confirm": "1",
+            "reason": "Wrong student",
+        },
+    )
+    assert done.status_code == 302
+    assert PaymentReversal.objects.get().reason == "Wrong student"
+    assert fee_summary(student=student, term=payment.term).balance == Decimal("120.00")
+
+
+@pytest.mark.django_db
+def test_the_payment_list_filters_by_term_and_status(admin_client, payment, billed_term):
+    changelist = reverse("admin:payments_payment_changelist")
+    assert admin_client.get(changelist, {"term__id__exact": billed_term.pk}).status_code == 200
+    assert admin_client.get(changelist, {"voided": "yes"}).context["cl"].result_count == 0
+    assert admin_client.get(changelist, {"voided": "no"}).context["cl"].result_count == 1
+
+
+@pytest.mark.django_db
+def test_the_bill_action_charges_each_student_once(admin_client, term, students):
+    changelist = reverse("admin:payments_term_changelist")
+    data = {"action": "bill_terms", ACTION_CHECKBOX_NAME: [term.pk]}
+    assert admin_client.post(changelist, data).status_code == 302
+    assert admin_client.post(changelist, data).status_code == 302
+    assert Charge.objects.filter(term=term).count() == 5
+
+
+@pytest.mark.django_db
+def test_the_activate_action_leaves_one_active_term(admin_client, term, make_term):
+    other = make_term("Third Term", active=False)
+    changelist = reverse("admin:payments_term_changelist")
+    response = admin_client.post(
+        changelist, {"action": "make_active", ACTION_CHECKBOX_NAME: [other.pk]}
+    )
+    assert response.status_code == 302
+    other.refresh_from_db()
+    term.refresh_from_db()
+    assert other.is_active and not term.is_active
+    assert Term.objects.filter(is_active=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_adjustment_added_in_admin_goes_through_the_ledger(admin_client, billed_term, student):
+    response = admin_client.post(
+        reverse("admin:payments_charge_add"),
+        {
+            "student": student.pk,
+            "term": billed_term.pk,
+            "kind": "discount",
+            "amount": "20.00",
+            "reason": "Sibling discount",
+        },
+    )
+    assert response.status_code == 302
+    charge = Charge.objects.get(kind="discount")
+    assert (charge.amount, charge.created_by.username) == (Decimal("-20.00"), "admin")
+    assert fee_summary(student=student, term=billed_term).balance == Decimal("100.00")
+
+
+@pytest.mark.django_db
+def test_admin_refuses_to_delete_a_charge(admin_client, billed_term):
+    charge = Charge.objects.first()
+    url = reverse("admin:payments_charge_delete", args=[charge.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert Charge.objects.filter(pk=charge.pk).exists()

@@ -1,0 +1,145 @@
+"""Races the database must decide: run on PostgreSQL with real row locks."""
+
+import threading
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from attendance.models import Student
+from payments import ledger
+from payments.models import Payment, Term
+from payments.selectors import fee_summary
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(n: int, work) -> list:
+    """Run work(i) in n threads released at once; return results or exceptions."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted on by the caller
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def setup_ledger():
+    today = timezone.localdate()
+    user = get_user_model().objects.create_user("cashier", is_staff=True)
+    students = [
+        Student.objects.create(student_number=f"C{i}", first_name="C", last_name=str(i))
+        for i in range(2)
+    ]
+    term = Term.objects.create(
+        name="Race term",
+        year=2026,
+        starts_on=today,
+        ends_on=today + timedelta(days=90),
+        fee=Decimal("1000.00"),
+        due_on=today + timedelta(days=30),
+        is_active=True,
+    )
+    ledger.bill_term(term=term)
+    return user, students, term
+
+
+def test_twenty_concurrent_payments_all_count(setup_ledger):
+    user, students, term = setup_ledger
+    amounts = [Decimal(f"{i + 1}.{i:02d}") for i in range(20)]
+    results = _race(
+        20,
+        lambda i: ledger.record_payment(
+            student=students[0], term=term, amount=amounts[i], method="card", by=user
+        ),
+    )
+    assert all(isinstance(r, ledger.RecordResult) and r.created for r in results), results
+    summary = fee_summary(student=students[0], term=term)
+    assert summary.paid == sum(amounts)
+    assert summary.balance == Decimal("1000.00") - sum(amounts)
+    assert Payment.objects.count() == 20
+
+
+def test_a_concurrent_double_submit_makes_one_payment(setup_ledger):
+    user, students, term = setup_ledger
+    key = uuid.uuid4()
+    results = _race(
+        8,
+        lambda i: ledger.record_payment(
+            student=students[0],
+            term=term,
+            amount="80.00",
+            method="cash",
+            by=user,
+            idempotency_key=key,
+        ),
+    )
+    assert all(isinstance(r, ledger.RecordResult) for r in results), results
+    assert sum(r.created for r in results) == 1
+    assert {r.payment.pk for r in results} == {Payment.objects.get().pk}
+
+
+def test_a_duplicate_reference_race_makes_one_payment(setup_ledger):
+    user, students, term = setup_ledger
+    results = _race(
+        2,
+        lambda i: ledger.record_payment(
+            student=students[i],
+            term=term,
+            amount="10.00",
+            method="bank_transfer",
+            by=user,
+            reference="BANK-77",
+        ),
+    )
+    assert sum(isinstance(r, ledger.RecordResult) for r in results) == 1
+    assert sum(isinstance(r, ledger.DuplicateReference) for r in results) == 1
+    assert Payment.objects.filter(reference="BANK-77").count() == 1
+
+
+def test_concurrent_activations_leave_one_active_term(setup_ledger):
+    _user, _students, first = setup_ledger
+    today = timezone.localdate()
+    others = [
+        Term.objects.create(
+            name=f"Term {i}",
+            year=2027,
+            starts_on=today,
+            ends_on=today,
+            fee=Decimal("1"),
+            due_on=today,
+        )
+        for i in range(4)
+    ]
+    results = _race(4, lambda i: ledger.activate_term(term=others[i]))
+    assert not [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, ledger.LedgerError)
+    ], results
+    assert Term.objects.filter(is_active=True).count() == 1
+    first.refresh_from_db()
+    assert not first.is_active
+
+
+def test_concurrent_billing_charges_each_student_once(setup_ledger):
+    _user, _students, term = setup_ledger
+    Student.objects.create(student_number="C9", first_name="New", last_name="Student")
+    results = _race(4, lambda i: ledger.bill_term(term=term))
+    assert sorted(results) == [0, 0, 0, 1]
+    assert term.charges.count() == 3

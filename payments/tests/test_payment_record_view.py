@@ -1,0 +1,126 @@
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from payments.models import Payment
+from payments.selectors import fee_summary
+
+
+def _url(student):
+    return reverse("payments:payment-record", args=[student.pk])
+
+
+def _data(term, **overrides):
+    data = {
+        "term": term.pk,
+        "amount": "80.00",
+        "method": "cash",
+        "reference": "",
+        "received_at": "",
+        "note": "",
+        "idempotency_key": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_the_fees_office_records_a_payment(client, fees_officer, billed_term, student):
+    client.force_login(fees_officer)
+    response = client.post(_url(student), _data(billed_term))
+    assert response.status_code == 302
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.recorded_by) == (Decimal("80.00"), fees_officer)
+    assert fee_summary(student=student, term=billed_term).balance == Decimal("40.00")
+
+
+@pytest.mark.django_db
+def test_staff_record_with_htmx_and_get_the_partial_back(client, staff_user, billed_term, student):
+    client.force_login(staff_user)
+    response = client.post(_url(student), _data(billed_term), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<section class="panel" id="fees">' in body and "<html" not in body
+    assert "recorded" in body and "Print the receipt" in body
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_double_submit_makes_one_payment(client, staff_user, billed_term, student):
+    client.force_login(staff_user)
+    data = _data(billed_term)
+    first = client.post(_url(student), data)
+    second = client.post(_url(student), data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "The amount must be more than zero."),
+        ("-5", "The amount must be more than zero."),
+        ("1.234", "Use at most two decimal places."),
+        ("ten", "Enter the amount as a number, like 80.00."),
+        ("", "This field is required."),
+        ("99999999999999", "That amount is too large."),
+        ("NaN", "Enter the amount as a number, like 80.00."),
+    ],
+)
+def test_a_bad_amount_is_a_clear_inline_error_and_writes_nothing(
+    client, staff_user, billed_term, student, amount, message
+):
+    client.force_login(staff_user)
+    response = client.post(_url(student), _data(billed_term, amount=amount), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert 'class="field-error"' in response.content.decode()
+    assert Payment.objects.count() == 0
+    without_js = client.post(_url(student), _data(billed_term, amount=amount))
+    assert without_js.status_code == 400
+    assert message in without_js.content.decode()
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_duplicate_reference_is_an_error_on_the_reference(
+    client, staff_user, billed_term, students
+):
+    client.force_login(staff_user)
+    client.post(_url(students[0]), _data(billed_term, reference="BANK-9"))
+    response = client.post(_url(students[1]), _data(billed_term, reference="BANK-9"))
+    assert response.status_code == 400
+    assert "already used" in response.content.decode()
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_missing_idempotency_key_is_refused(client, staff_user, billed_term, student):
+    client.force_login(staff_user)
+    response = client.post(_url(student), _data(billed_term, idempotency_key="nope"))
+    assert response.status_code == 400
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_lecturer_may_not_record_payments(client, lecturer, billed_term, student):
+    client.force_login(lecturer)
+    response = client.post(_url(student), _data(billed_term))
+    assert response.status_code == 403
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login(client, billed_term, student):
+    response = client.post(_url(student), _data(billed_term))
+    assert response.status_code == 302 and reverse("login") in response.url
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_get_is_not_allowed(client, staff_user, student):
+    client.force_login(staff_user)
+    assert client.get(_url(student)).status_code == 405

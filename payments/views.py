@@ -1,0 +1,237 @@
+"""Student roster and fee pages. Thin: selectors read, payments/ledger.py writes."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from attendance.models import Course, Enrollment, Student
+from attendance.selectors import courses_for_user
+from payments import ledger
+from payments.forms import PaymentForm, StudentFilterForm
+from payments.models import Payment, Term
+from payments.permissions import can_record_payments, can_view_fees
+from payments.selectors import (
+    active_term,
+    annotate_attendance,
+    annotate_fees,
+    attendance_by_course,
+    fee_summary,
+    statement,
+)
+
+STUDENTS_PER_PAGE = 25
+# Spreadsheets run cells that start with these as formulas.
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _students_for_user(user) -> QuerySet[Student]:
+    """Fee staff see every student; a lecturer sees the students of their courses."""
+    if user.is_staff or can_view_fees(user):
+        return Student.objects.all()
+    return Student.objects.filter(
+        pk__in=Enrollment.objects.filter(course__lecturers=user).values("student_id")
+    )
+
+
+def _courses_for_filter(user) -> QuerySet[Course]:
+    if user.is_staff or can_view_fees(user):
+        return Course.objects.all()
+    return courses_for_user(user)
+
+
+def _get_student_for_user(request: HttpRequest, student_id: int) -> Student:
+    return get_object_or_404(_students_for_user(request.user), pk=student_id)
+
+
+def _filtered_students(request: HttpRequest):
+    """The list the page shows and the CSV exports: same filters, same rows."""
+    show_fees = can_view_fees(request.user)
+    form = StudentFilterForm(
+        request.GET or None, courses=_courses_for_filter(request.user), show_fees=show_fees
+    )
+    students = _students_for_user(request.user)
+    term = active_term() if show_fees else None
+    if form.is_valid():
+        q = form.cleaned_data["q"].strip()
+        if q:
+            for word in q.split():
+                students = students.filter(
+                    Q(first_name__icontains=word)
+                    | Q(last_name__icontains=word)
+                    | Q(student_number__icontains=word)
+                )
+        course = form.cleaned_data["course"]
+        if course is not None:
+            students = students.filter(
+                pk__in=Enrollment.objects.filter(course=course).values("student_id")
+            )
+    students = annotate_attendance(students)
+    if term is not None:
+        students = annotate_fees(students, term=term)
+        status = form.cleaned_data.get("status") if form.is_valid() else ""
+        if status:
+            students = students.filter(fee_status=status)
+    return form, students.order_by("last_name", "first_name", "student_number"), term, show_fees
+
+
+@login_required
+def student_list(request: HttpRequest) -> HttpResponse:
+    form, students, term, show_fees = _filtered_students(request)
+    page = Paginator(students, STUDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "term": term,
+        "show_fees": show_fees,
+        "filters": query.urlencode(),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+    }
+    if request.htmx and request.htmx.target == "student-results":
+        return render(request, "payments/_student_results.html", context)
+    return render(request, "payments/student_list.html", context)
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+@login_required
+def student_export(request: HttpRequest) -> HttpResponse:
+    _form, students, term, _show_fees = _filtered_students(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="students.csv"'
+    writer = csv.writer(response)
+    header = ["student_number", "first_name", "last_name", "active", "attendance_percent"]
+    if term is not None:
+        header += ["term", "charged", "paid", "balance", "status"]
+    writer.writerow(header)
+    for s in students.iterator(chunk_size=500):
+        row = [
+            _csv_cell(s.student_number),
+            _csv_cell(s.first_name),
+            _csv_cell(s.last_name),
+            "yes" if s.is_active else "no",
+            "" if s.attendance_percent is None else f"{s.attendance_percent:.1f}",
+        ]
+        if term is not None:
+            # Amounts are numbers we formatted, so a leading minus (a credit) stays a number.
+            row += [
+                _csv_cell(str(term)),
+                f"{s.fee_charged:.2f}",
+                f"{s.fee_paid:.2f}",
+                f"{s.fee_balance:.2f}",
+                s.fee_status,
+            ]
+        writer.writerow(row)
+    return response
+
+
+def _term_for_detail(request: HttpRequest) -> Term | None:
+    term_id = request.GET.get("term") or request.POST.get("term")
+    if term_id and str(term_id).isdigit():
+        found = Term.objects.filter(pk=term_id).first()
+        if found is not None:
+            return found
+    return active_term() or Term.objects.first()
+
+
+def _fees_context(request: HttpRequest, student: Student, term: Term | None, form=None) -> dict:
+    context = {"student": student, "term": term, "can_record": False}
+    if term is None:
+        return context
+    context["summary"] = fee_summary(student=student, term=term)
+    context["lines"] = statement(student=student, term=term)
+    context["terms"] = Term.objects.all()
+    if can_record_payments(request.user):
+        context["can_record"] = True
+        context["form"] = form or PaymentForm(term=term)
+    return context
+
+
+@login_required
+def student_detail(request: HttpRequest, student_id: int) -> HttpResponse:
+    student = _get_student_for_user(request, student_id)
+    show_fees = can_view_fees(request.user)
+    courses = None if show_fees or request.user.is_staff else courses_for_user(request.user)
+    context = {
+        "student": student,
+        "show_fees": show_fees,
+        "attendance": attendance_by_course(student=student, courses=courses),
+    }
+    if show_fees:
+        context.update(_fees_context(request, student, _term_for_detail(request)))
+    return render(request, "payments/student_detail.html", context)
+
+
+@login_required
+@require_POST
+def payment_record(request: HttpRequest, student_id: int) -> HttpResponse:
+    if not can_record_payments(request.user):
+        raise PermissionDenied("You may not record payments.")
+    student = _get_student_for_user(request, student_id)
+    form = PaymentForm(request.POST)
+    payment = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = ledger.record_payment(
+                student=student,
+                term=data["term"],
+                amount=data["amount"],
+                method=data["method"],
+                reference=data["reference"],
+                received_at=data["received_at"],
+                note=data["note"],
+                idempotency_key=data["idempotency_key"],
+                by=request.user,
+            )
+        except ledger.DuplicateReference as exc:
+            form.add_error("reference", exc.message)
+        except ledger.LedgerError as exc:
+            form.add_error("amount" if exc.code == "invalid_amount" else None, exc.message)
+        else:
+            payment = result.payment
+            receipt = reverse("payments:payment-receipt", args=[payment.pk])
+            if result.created:
+                messages.success(request, f"Payment {payment.reference} recorded.")
+            else:
+                messages.info(request, f"Payment {payment.reference} was already recorded.")
+            if not request.htmx:
+                return redirect(
+                    f"{reverse('payments:student-detail', args=[student.pk])}"
+                    f"?term={payment.term_id}"
+                )
+            form = None
+    term = payment.term if payment else (form.cleaned_data.get("term") if form else None)
+    context = _fees_context(request, student, term or _term_for_detail(request), form=form)
+    context["show_fees"] = True
+    if payment is not None:
+        context["receipt_url"] = receipt
+    if request.htmx:
+        return render(request, "payments/_fees.html", context)
+    context["attendance"] = attendance_by_course(student=student)
+    return render(request, "payments/student_detail.html", context, status=400)
+
+
+@login_required
+def payment_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
+    if not can_view_fees(request.user):
+        raise PermissionDenied("You may not see fee data.")
+    payment = get_object_or_404(
+        Payment.objects.select_related("student", "term", "recorded_by", "reversal"),
+        pk=payment_id,
+    )
+    return render(request, "payments/receipt.html", {"payment": payment})
