@@ -10,6 +10,20 @@ from rest_framework.views import exception_handler as drf_exception_handler
 logger = logging.getLogger("rollcall.api")
 
 
+class Refused(exceptions.APIException):
+    """A service rule refused the input; `code` is the rule's own (e.g. invalid_amount)."""
+
+    status_code = 400
+    default_code = "invalid"
+    default_detail = "The request was refused."
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
 def _first_message(detail) -> str:
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])

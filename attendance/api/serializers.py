@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from rest_framework import serializers
 
 from attendance.models import AttendanceRecord, NetworkSession
+from payments.models import Payment
+from payments.selectors import FeeStatus
 
 # Ids are 64-bit in the database; a larger number can only be a mistake.
 MAX_ID = 2**63 - 1
@@ -75,6 +77,42 @@ class StudentFilterSerializer(serializers.Serializer):
     search = TextField(required=False, allow_blank=True, max_length=100)
     course = id_field(required=False)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(
+        choices=FeeStatus.choices,
+        required=False,
+        help_text="Fee status for the active term; only for those who may see fees.",
+    )
+
+
+def money_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+class PaymentRecordSerializer(StrictSerializer):
+    student_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    term_id = StrictIntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Default: the active term."
+    )
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text='A positive amount such as "80.00".'
+    )
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
+    reference = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The receipt number; one is made when left out.",
+    )
+    received_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    note = TextField(required=False, allow_blank=True, max_length=300, default="")
+    idempotency_key = serializers.UUIDField(
+        required=False,
+        help_text="Send the same key again (a retry) and get the first payment back, with 200.",
+    )
+
+
+class PaymentVoidSerializer(StrictSerializer):
+    reason = TextField(max_length=300, help_text="Why the payment no longer counts.")
 
 
 class DeviceRegisterSerializer(StrictSerializer):
@@ -159,6 +197,25 @@ class StudentSerializer(serializers.Serializer):
     email = serializers.CharField(allow_blank=True)
     is_active = serializers.BooleanField()
     courses = serializers.SerializerMethodField()
+    balance = money_field(
+        source="fee_balance",
+        required=False,
+        allow_null=True,
+        help_text="Active term: charges less valid payments. Only for those who may see fees; "
+        "null when no term is active.",
+    )
+    status = serializers.ChoiceField(
+        source="fee_status",
+        choices=FeeStatus.choices,
+        required=False,
+        allow_null=True,
+        help_text="Active term's fee status. Only for those who may see fees.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.context.get("fees"):
+            del self.fields["balance"], self.fields["status"]
 
     def get_courses(self, student) -> list[str]:
         # Read from the prefetch, so a page costs the same queries whatever its length.
@@ -179,3 +236,18 @@ class RegisteredDeviceSerializer(DeviceSerializer):
     token = serializers.CharField(
         help_text="The device's secret: shown this once, never stored in plain text."
     )
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    student = serializers.CharField(source="student.student_number", help_text="Student number.")
+    term = serializers.IntegerField(source="term_id")
+    amount = money_field()
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
+    reference = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+    voided = serializers.BooleanField(source="is_voided")
+    balance = money_field(help_text="The student's balance for the term after this entry.")
+    status = serializers.ChoiceField(choices=FeeStatus.choices)

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from attendance.api.views import devices, fallback, sessions, students
+from attendance.api.views import devices, fallback, payments, sessions, students
 
 app_name = "api"
 urlpatterns = [
@@ -27,6 +27,8 @@ urlpatterns = [
         name="student-devices",
     ),
     path("devices/<uuid:device_id>/revoke/", devices.DeviceRevoke.as_view(), name="device-revoke"),
+    path("payments/", payments.payment_record, name="payment-record"),
+    path("payments/<int:payment_id>/void/", payments.payment_void, name="payment-void"),
     path(
         "schema/",
         SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),

@@ -16,6 +16,8 @@ PATHS = {
     "/api/students/": {"get"},
     "/api/students/{student_id}/devices/": {"get", "post"},
     "/api/devices/{device_id}/revoke/": {"post"},
+    "/api/payments/": {"post"},
+    "/api/payments/{payment_id}/void/": {"post"},
 }
 
 

@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,16 +10,11 @@ from rest_framework.views import APIView
 from attendance import devices
 from attendance.api import schema, serializers
 from attendance.api.access import validated
+from attendance.api.errors import Conflict
 from attendance.api.permissions import IsStaff
 from attendance.models import Device, Student
 
 TAGS = ["devices"]
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the current state."
 
 
 def _student(student_id: int) -> Student:
