@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from attendance.models import AttendanceRecord, NetworkSession
@@ -88,14 +89,22 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"}
+)
+class AmountField(serializers.DecimalField):
+    """An amount of money as a decimal string ("80.00"); the ledger decides if it is acceptable."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, **kwargs)
+
+
 class PaymentRecordSerializer(StrictSerializer):
     student_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     term_id = StrictIntegerField(
         min_value=1, max_value=MAX_ID, required=False, help_text="Default: the active term."
     )
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text='A positive amount such as "80.00".'
-    )
+    amount = AmountField(help_text='A positive amount such as "80.00".')
     method = serializers.ChoiceField(choices=Payment.Method.choices)
     reference = TextField(
         required=False,

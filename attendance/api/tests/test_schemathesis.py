@@ -26,6 +26,7 @@ from attendance.devices import register_device
 from attendance.models import ConnectedDevice
 from attendance.sessions import end_session, start_session
 from attendance.tokens import create_api_token
+from payments import ledger
 
 CHECKS = [
     not_a_server_error,
@@ -54,8 +55,8 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def seeded(course, other_course, students, lecturer, make_students):
-    """Past and live sessions with registers, devices (one revoked), and a second class."""
+def seeded(course, other_course, students, lecturer, make_students, billed_term):
+    """Past and live sessions with registers, devices, a billed term with payments."""
     make_students(3, course=other_course, prefix="H")
     past, _ = start_session(course=course, by=lecturer, now=timezone.now() - timedelta(days=1))
     device, _ = register_device(student=students[0], name="phone")
@@ -65,10 +66,18 @@ def seeded(course, other_course, students, lecturer, make_students):
     end_session(session=past, by=lecturer)
     live, _ = start_session(course=course, by=lecturer)
     spare, _ = register_device(student=students[1], name="tablet")
+    paid = [
+        ledger.record_payment(
+            student=student, term=billed_term, amount="50.00", method="cash", by=None
+        ).payment
+        for student in students[:3]
+    ]
     return {
+        "payment_id": [payment.pk for payment in paid],
+        "term_id": [billed_term.pk],
         "course_id": [course.pk, other_course.pk],
         "session_id": [past.pk, live.pk],
-        "student_id": [s.pk for s in students],
+        "student_id": [student.pk for student in students],
         "device_id": [str(device.public_id), str(spare.public_id)],
     }
 
