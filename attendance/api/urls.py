@@ -15,6 +15,7 @@ urlpatterns = [
         sessions.session_attendance,
         name="session-attendance",
     ),
+    path("courses/", sessions.CourseList.as_view(), name="courses"),
     path(
         "courses/<int:course_id>/sessions/",
         sessions.CourseSessionList.as_view(),

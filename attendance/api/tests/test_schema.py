@@ -12,6 +12,7 @@ PATHS = {
     "/api/sessions/": {"post"},
     "/api/sessions/{session_id}/end/": {"post"},
     "/api/sessions/{session_id}/attendance/": {"get"},
+    "/api/courses/": {"get"},
     "/api/courses/{course_id}/sessions/": {"get"},
     "/api/students/": {"get"},
     "/api/students/{student_id}/devices/": {"get", "post"},

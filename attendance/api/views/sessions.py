@@ -13,7 +13,12 @@ from attendance.api.access import course_for_user, session_for_user, validated
 from attendance.api.pagination import Pagination
 from attendance.api.permissions import IsStaffOrLecturer
 from attendance.models import AttendanceRecord, NetworkSession
-from attendance.selectors import active_sessions_by_course, session_counts, sessions_for_user
+from attendance.selectors import (
+    active_sessions_by_course,
+    courses_for_user,
+    session_counts,
+    sessions_for_user,
+)
 
 TAGS = ["sessions"]
 
@@ -140,3 +145,17 @@ class CourseSessionList(generics.ListAPIView):
     def get_queryset(self):
         course = course_for_user(self.request.user, self.kwargs["course_id"])
         return sessions_for_user(self.request.user).filter(course=course)
+
+
+@extend_schema(
+    tags=["courses"],
+    summary="The caller's courses: all for staff, their own for a lecturer",
+    responses={200: serializers.CourseSerializer(many=True), **schema.errors(401, 403, 404)},
+)
+class CourseList(generics.ListAPIView):
+    permission_classes = [IsStaffOrLecturer]
+    serializer_class = serializers.CourseSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return courses_for_user(self.request.user).order_by("code")
