@@ -42,7 +42,15 @@ def test_it_answers_409_at_the_device_limit(client_for, students, settings):
 
 
 @pytest.mark.parametrize(
-    "body", [{"name": 7}, {"name": "x" * 101}, {"name": "ok", "token": "mine"}, ["phone"]]
+    "body",
+    [
+        {"name": 7},
+        {"name": "x" * 101},
+        {"name": "ok", "token": "mine"},
+        ["phone"],
+        {"name": "a\x00b"},
+        {"name": "lone \ud800 surrogate"},
+    ],
 )
 def test_it_rejects_invalid_bodies(client_for, students, body):
     assert_error(client_for("staff").post(url(students[0].pk), body, format="json"), 400)
