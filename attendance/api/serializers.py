@@ -13,12 +13,6 @@ from payments.selectors import FeeStatus
 MAX_ID = 2**63 - 1
 
 
-def _no_surrogates(value: str) -> None:
-    # Lone surrogates survive JSON decoding but cannot be stored as UTF-8.
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise serializers.ValidationError("Text must be valid Unicode.", code="invalid")
-
-
 class StrictSerializer(serializers.Serializer):
     """Rejects keys it does not know, so a misspelt field is an error, not a silent no-op."""
 
@@ -42,11 +36,8 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class TextField(serializers.CharField):
-    """A JSON string (not a number turned into one) of valid Unicode."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators.append(_no_surrogates)
+    """A JSON string, not a number turned into one. (CharField already refuses NUL and
+    lone surrogates, which the database could not store.)"""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

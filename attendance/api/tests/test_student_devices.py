@@ -49,11 +49,17 @@ def test_it_answers_409_at_the_device_limit(client_for, students, settings):
         {"name": "ok", "token": "mine"},
         ["phone"],
         {"name": "a\x00b"},
-        {"name": "lone \ud800 surrogate"},
     ],
 )
 def test_it_rejects_invalid_bodies(client_for, students, body):
     assert_error(client_for("staff").post(url(students[0].pk), body, format="json"), 400)
+    assert not Device.objects.exists()
+
+
+def test_a_lone_surrogate_in_a_name_is_a_400(client_for, students):
+    raw = '{"name": "lone \\ud800 surrogate"}'  # valid JSON, but not storable text
+    response = client_for("staff").post(url(students[0].pk), raw, content_type="application/json")
+    assert_error(response, 400, "invalid")
     assert not Device.objects.exists()
 
 
