@@ -2,11 +2,26 @@
 
 import logging
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger("rollcall.api")
+
+
+class Refused(exceptions.APIException):
+    """A service rule refused the input; `code` is the rule's own (e.g. invalid_amount)."""
+
+    status_code = 400
+    default_code = "invalid"
+    default_detail = "The request was refused."
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
 
 
 def _first_message(detail) -> str:
@@ -20,6 +35,12 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    # DRF turns these two into API errors only inside its own handler; convert
+    # them first so they get the envelope too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

@@ -1,2 +1,47 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from attendance.api.views import devices, fallback, payments, sessions, students
+
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("sessions/refresh/", sessions.sessions_refresh, name="sessions-refresh"),
+    path("sessions/status/", sessions.session_status, name="session-status"),
+    path("sessions/", sessions.session_start, name="session-start"),
+    path("sessions/<int:session_id>/end/", sessions.session_end, name="session-end"),
+    path(
+        "sessions/<int:session_id>/attendance/",
+        sessions.session_attendance,
+        name="session-attendance",
+    ),
+    path("courses/", sessions.CourseList.as_view(), name="courses"),
+    path(
+        "courses/<int:course_id>/sessions/",
+        sessions.CourseSessionList.as_view(),
+        name="course-sessions",
+    ),
+    path("students/", students.StudentList.as_view(), name="students"),
+    path(
+        "students/<int:student_id>/devices/",
+        devices.StudentDevices.as_view(),
+        name="student-devices",
+    ),
+    path("devices/<uuid:device_id>/revoke/", devices.DeviceRevoke.as_view(), name="device-revoke"),
+    path("payments/", payments.payment_record, name="payment-record"),
+    path("payments/<int:payment_id>/void/", payments.payment_void, name="payment-void"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", permission_classes=[AllowAny], authentication_classes=[]
+        ),
+        name="docs",
+    ),
+    # Last: anything else under /api/ is a JSON 404.
+    re_path(r"^(?P<path>.*)$", fallback.not_found),
+]
