@@ -3,22 +3,47 @@
 Presence must expire by itself: a socket's disconnect() is not called when a
 server process is killed, so the sweep marks devices silent for
 PRESENCE_SILENT_INTERVALS heartbeat intervals as disconnected.
+
+The socket consumer is a thin caller: it translates JoinRefused into an error
+frame and DeviceRevoked into close code 4403.
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from attendance.models import ConnectedDevice
+from attendance import codes
+from attendance.models import ConnectedDevice, Device, Enrollment, NetworkSession
+from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
+BAD_CODES_PER_MINUTE = 5
+BAD_CODE_WINDOW_SECONDS = 60
+
+
+class JoinRefused(Exception):
+    """A join the rules refuse; `code` is the protocol's error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class DeviceRevoked(Exception):
+    """The device was revoked (or its student deactivated) while its socket was open."""
+
+
+def heartbeat_seconds() -> int:
+    return settings.ATTENDANCE_HEARTBEAT_SECONDS
 
 
 def silent_cutoff(now: datetime) -> datetime:
-    return now - timedelta(
-        seconds=settings.ATTENDANCE_HEARTBEAT_SECONDS * PRESENCE_SILENT_INTERVALS
-    )
+    return now - timedelta(seconds=heartbeat_seconds() * PRESENCE_SILENT_INTERVALS)
 
 
 def silent_devices(*, now: datetime) -> QuerySet[ConnectedDevice]:
@@ -27,4 +52,173 @@ def silent_devices(*, now: datetime) -> QuerySet[ConnectedDevice]:
 
 def sweep_silent_devices(*, now: datetime) -> int:
     """Mark devices silent for 3 heartbeat intervals as disconnected; return how many."""
-    return silent_devices(now=now).update(is_connected=False, disconnected_at=now)
+    with transaction.atomic():
+        silent = silent_devices(now=now)
+        touched = list(silent.values_list("session_id", "session__course_id").distinct())
+        swept = silent.update(is_connected=False, disconnected_at=now)
+        for session_id, course_id in touched:
+            broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+    return swept
+
+
+# --- Rate limit on bad codes ---------------------------------------------------------
+# Kept in the cache so that, with Redis as the cache, every server process
+# counts the same failures; keyed by the device's public id, never by user text.
+
+
+def _bad_code_key(device: Device) -> str:
+    return f"join-bad-codes:{device.public_id}"
+
+
+def is_rate_limited(*, device: Device) -> bool:
+    return (cache.get(_bad_code_key(device)) or 0) >= BAD_CODES_PER_MINUTE
+
+
+def _count_bad_code(device: Device) -> None:
+    key = _bad_code_key(device)
+    # add() starts the window only if none is open, so the minute runs from the
+    # first failure and incr() stays atomic across processes.
+    cache.add(key, 0, timeout=BAD_CODE_WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=BAD_CODE_WINDOW_SECONDS)  # expired in between
+
+
+# --- Join, heartbeat, leave -------------------------------------------------------------
+
+
+def _attach(
+    *, device: Device, session: NetworkSession, ip_address: str | None, now: datetime
+) -> ConnectedDevice:
+    """Upsert the (session, device) row: first join sets connected_at, a rejoin keeps it."""
+    if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(
+        last_used_at=now
+    ):
+        raise DeviceRevoked()
+    ConnectedDevice.objects.bulk_create(
+        [
+            ConnectedDevice(
+                session=session,
+                device=device,
+                connected_at=now,
+                last_seen_at=now,
+                is_connected=True,
+                ip_address=ip_address,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["session", "device"],
+        update_fields=["last_seen_at", "is_connected", "disconnected_at", "ip_address"],
+    )
+    broadcast.session_counts_changed(session_id=session.pk, course_id=session.course_id)
+    return ConnectedDevice.objects.get(session=session, device=device)
+
+
+def join_by_code(
+    *, device: Device, code: object, ip_address: str | None = None, now: datetime | None = None
+) -> NetworkSession:
+    """Join the active session whose current or previous code is `code`.
+
+    Raises JoinRefused with invalid_code, not_enrolled, no_active_session or
+    rate_limited. Only invalid codes count towards the limit.
+    """
+    now = now or timezone.now()
+    if is_rate_limited(device=device):
+        raise JoinRefused("rate_limited", "Too many wrong codes; wait a minute and try again.")
+    session = codes.session_for_code(code) if isinstance(code, str) else None
+    if session is None:
+        enrolled_active = NetworkSession.objects.filter(
+            is_active=True, course__enrollments__student_id=device.student_id
+        ).exists()
+        if not enrolled_active:
+            raise JoinRefused("no_active_session", "None of your courses has a session running.")
+        _count_bad_code(device)
+        raise JoinRefused("invalid_code", "That code is not valid; check the lecturer's screen.")
+    if not Enrollment.objects.filter(
+        course_id=session.course_id, student_id=device.student_id
+    ).exists():
+        raise JoinRefused("not_enrolled", f"You are not enrolled in {session.course.code}.")
+    with transaction.atomic():
+        _attach(device=device, session=session, ip_address=ip_address, now=now)
+    return session
+
+
+def join_by_session(
+    *,
+    device: Device,
+    session_id: object,
+    ip_address: str | None = None,
+    now: datetime | None = None,
+) -> NetworkSession:
+    """Re-attach to a session this device already joined (a reconnect after the code rotated)."""
+    now = now or timezone.now()
+    if not isinstance(session_id, int) or isinstance(session_id, bool):
+        raise JoinRefused("invalid_code", "session must be a session id.")
+    session = NetworkSession.objects.select_related("course").filter(pk=session_id).first()
+    if session is None or not session.is_active:
+        raise JoinRefused("no_active_session", "That session is not running.")
+    if not ConnectedDevice.objects.filter(session=session, device=device).exists():
+        raise JoinRefused(
+            "invalid_code", "This device has not joined that session; enter the code."
+        )
+    with transaction.atomic():
+        _attach(device=device, session=session, ip_address=ip_address, now=now)
+    return session
+
+
+def heartbeat_due(*, last_written: datetime | None, now: datetime) -> bool:
+    return last_written is None or now - last_written >= timedelta(seconds=heartbeat_seconds())
+
+
+def heartbeat(
+    *,
+    device: Device,
+    session_id: int | None,
+    last_written: datetime | None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Record that `device` is alive, writing at most once per heartbeat interval.
+
+    Returns the time of the last write (to pass back next time). Raises
+    DeviceRevoked when the device may no longer be used.
+    """
+    now = now or timezone.now()
+    if not heartbeat_due(last_written=last_written, now=now):
+        return last_written
+    with transaction.atomic():
+        if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(
+            last_used_at=now
+        ):
+            raise DeviceRevoked()
+        if session_id is not None:
+            rows = ConnectedDevice.objects.filter(
+                session_id=session_id, device=device, session__is_active=True
+            )
+            # A device the sweep gave up on comes back: count it again.
+            revived = rows.filter(is_connected=False).update(
+                is_connected=True, disconnected_at=None, last_seen_at=now
+            )
+            if revived:
+                course_id = NetworkSession.objects.values_list("course_id", flat=True).get(
+                    pk=session_id
+                )
+                broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+            else:
+                rows.update(last_seen_at=now)
+    return now
+
+
+def leave(*, device: Device, session_id: int, now: datetime | None = None) -> bool:
+    """Mark `device` gone from the session (its row and first join stay); True if it was there."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        left = ConnectedDevice.objects.filter(
+            session_id=session_id, device=device, is_connected=True
+        ).update(is_connected=False, disconnected_at=now, last_seen_at=now)
+        if left:
+            course_id = NetworkSession.objects.values_list("course_id", flat=True).get(
+                pk=session_id
+            )
+            broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+    return bool(left)

@@ -5,7 +5,6 @@ hold the rules; views, consumers, the API, admin actions and commands call them.
 """
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from attendance import presence
+from attendance import codes, presence
 from attendance.models import (
     AttendanceRecord,
     ConnectedDevice,
@@ -74,18 +73,6 @@ class CleanupResult:
         return sum(result.records for result in self.ended)
 
 
-def new_join_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def _unused_join_code() -> str:
-    taken = set(NetworkSession.objects.filter(is_active=True).values_list("join_code", flat=True))
-    while True:
-        code = new_join_code()
-        if code not in taken:
-            return code
-
-
 def start_session(
     *, course: Course, by: AbstractBaseUser | None, now: datetime | None = None
 ) -> tuple[NetworkSession, bool]:
@@ -107,7 +94,7 @@ def start_session(
                     started_by=by if by is not None and by.is_authenticated else None,
                     date=today,
                     started_at=now,
-                    join_code=_unused_join_code(),
+                    join_code=codes.unused_join_code(),
                     code_rotated_at=now,
                 )
                 broadcast.session_started(session=session)

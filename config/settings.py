@@ -110,6 +110,9 @@ if CHANNEL_LAYER not in {"pubsub", "core"}:
 # is exhausted by a mass disconnect (MaxConnectionsError).
 REDIS_SOCKET_TIMEOUT = envint("REDIS_SOCKET_TIMEOUT", 60, minimum=10)
 REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 2000, minimum=100)
+# Redis pub/sub ignores database numbers, so deployments (and test runs) that
+# share one Redis keep apart by prefix.
+CHANNEL_LAYER_PREFIX = envstr("CHANNEL_LAYER_PREFIX", "rollcall")
 
 
 def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
@@ -138,7 +141,7 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
 
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=CHANNEL_LAYER_PREFIX)}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -3,17 +3,30 @@
 Every send is deferred with transaction.on_commit, so nothing is announced for
 a change that rolls back. The caller (a service function) decides the
 recipients by naming the groups; group names are built here from ids only.
+
+Count updates are coalesced per session in each process (CountsPublisher):
+a burst of 1,000 joins costs a handful of count queries and pushes, not
+1,000. Each push carries a version taken from the shared cache, so a
+subscriber fed by several processes keeps the newest value (see
+realtime/coalesce.py for the subscriber's side of the 10-a-second limit).
 """
 
+import asyncio
 import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connections, transaction
 
 logger = logging.getLogger("rollcall.realtime")
 
 STAFF_GROUP = "courses-all"
+COUNTS_INTERVAL = 0.1  # seconds: at most 10 count pushes a second per session
+SEND_TIMEOUT = 5.0
 
 
 def course_group(course_id: int) -> str:
@@ -28,17 +41,56 @@ def device_group(device_id: int) -> str:
     return f"device-{int(device_id)}"
 
 
+def course_audience(course_id: int) -> list[str]:
+    """Who hears about a course: its lecturers' sockets and every staff socket."""
+    return [course_group(course_id), STAFF_GROUP]
+
+
+# --- Getting onto the event loop --------------------------------------------------------
+# The server's sockets live on one event loop. A send from a thread of its
+# own (the sweeper, the counts timer) must run on that loop: the in-memory
+# layer only works there, and the Redis layers reuse that loop's connection
+# instead of opening one per send.
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by each consumer as it connects."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _run(make: Callable[[], Awaitable]) -> None:
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not _on_loop_thread(loop):
+        asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=SEND_TIMEOUT)
+    else:
+        async_to_sync(make)()
+
+
 def _send_now(groups: list[str], message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:
-            # The database is the truth and clients re-read it on reconnect; a
-            # lost push must never undo or fail the committed change.
-            logger.exception("Could not publish %s to %s", message.get("type"), group)
+
+    async def send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, message)
+
+    try:
+        _run(send_all)
+    except Exception:
+        # The database is the truth and clients re-read it on reconnect; a
+        # lost push must never undo or fail the committed change.
+        logger.exception("Could not publish %s to %s", message.get("type"), groups)
 
 
 def publish(groups: list[str], message: dict) -> None:
@@ -46,13 +98,12 @@ def publish(groups: list[str], message: dict) -> None:
     transaction.on_commit(lambda: _send_now(groups, message))
 
 
-def _course_audience(course_id: int) -> list[str]:
-    return [course_group(course_id), STAFF_GROUP]
+# --- Session events -------------------------------------------------------------------
 
 
 def session_started(*, session) -> None:
     publish(
-        _course_audience(session.course_id),
+        course_audience(session.course_id),
         {
             "type": "session.started",
             "course": session.course_id,
@@ -62,11 +113,9 @@ def session_started(*, session) -> None:
     )
 
 
-def session_counts_changed(*, session_id: int, course_id: int) -> None:
-    publish(
-        _course_audience(course_id),
-        {"type": "session.counts", "course": course_id, "session": session_id},
-    )
+def session_code(*, event: dict) -> None:
+    """A join code rotated: tell the course's lecturers (and staff), never devices."""
+    publish(course_audience(event["course"]), event)
 
 
 def session_ended(*, result, statuses: dict[int, str]) -> None:
@@ -80,7 +129,7 @@ def session_ended(*, result, statuses: dict[int, str]) -> None:
         "late": result.late,
         "absent": result.absent,
     }
-    publish(_course_audience(result.course_id), event)
+    publish(course_audience(result.course_id), event)
     publish(
         [session_devices_group(result.session_id)],
         {
@@ -89,7 +138,95 @@ def session_ended(*, result, statuses: dict[int, str]) -> None:
             "statuses": {str(k): v for k, v in statuses.items()},
         },
     )
+    transaction.on_commit(lambda: counts_publisher.forget(result.session_id))
 
 
 def device_revoked(*, device_id: int) -> None:
     publish([device_group(device_id)], {"type": "device.revoked"})
+
+
+# --- Coalesced counts ---------------------------------------------------------------------
+
+
+def _next_version(session_id: int) -> int:
+    key = f"counts-version:{int(session_id)}"
+    cache.add(key, 0, timeout=86400)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=86400)
+        return 1
+
+
+def counts_event(*, session_id: int, course_id: int) -> dict:
+    """The session.counts event, read from the database now."""
+    from attendance.models import NetworkSession
+    from attendance.selectors import session_counts
+
+    # The version is taken before reading, so a later version always comes
+    # from a read that saw every earlier commit.
+    version = _next_version(session_id)
+    session = NetworkSession(pk=session_id, course_id=course_id)
+    counts = session_counts([session])[session_id]
+    return {
+        "type": "session.counts",
+        "course": course_id,
+        "session": session_id,
+        **counts.as_dict(),
+        "version": version,
+    }
+
+
+class CountsPublisher:
+    """Per session: the first change after a quiet spell is sent at once, later
+    ones are folded into one trailing send `interval` after the previous send."""
+
+    def __init__(self, interval: float = COUNTS_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last_sent: dict[int, float] = {}
+        self._pending: dict[int, threading.Timer] = {}
+
+    def changed(self, *, session_id: int, course_id: int) -> None:
+        with self._lock:
+            if session_id in self._pending:
+                return  # the trailing send will read the latest counts
+            wait = self._last_sent.get(session_id, -1e9) + self.interval - time.monotonic()
+            if wait > 0:
+                timer = threading.Timer(wait, self._flush, args=(session_id, course_id))
+                timer.daemon = True
+                self._pending[session_id] = timer
+                timer.start()
+                return
+            self._last_sent[session_id] = time.monotonic()
+        self._send(session_id, course_id)
+
+    def forget(self, session_id: int) -> None:
+        with self._lock:
+            self._last_sent.pop(session_id, None)
+
+    def _flush(self, session_id: int, course_id: int) -> None:
+        with self._lock:
+            self._pending.pop(session_id, None)
+            self._last_sent[session_id] = time.monotonic()
+        try:
+            self._send(session_id, course_id)
+        finally:
+            connections.close_all()  # this timer thread's own connection
+
+    def _send(self, session_id: int, course_id: int) -> None:
+        try:
+            event = counts_event(session_id=session_id, course_id=course_id)
+        except Exception:
+            logger.exception("Could not read the counts of session %s", session_id)
+            return
+        _send_now(course_audience(course_id), event)
+
+
+counts_publisher = CountsPublisher()
+
+
+def session_counts_changed(*, session_id: int, course_id: int) -> None:
+    transaction.on_commit(
+        lambda: counts_publisher.changed(session_id=session_id, course_id=course_id)
+    )

@@ -1,6 +1,53 @@
-import pytest
+"""Fixtures for the socket tests: the routed app, a device, a running session.
 
+Socket tests use transactional data: the consumer reads the database from
+another thread, which cannot see an open test transaction.
+"""
+
+import uuid
+
+import pytest
+from channels.routing import URLRouter
+
+from attendance.devices import register_device
 from attendance.models import Student
+from attendance.sessions import start_session
+from config.settings import redis_channel_layer
+from conftest import test_redis_url
+from realtime import broadcast
+from realtime.routing import websocket_urlpatterns
+
+
+@pytest.fixture(autouse=True)
+def _channel_layer(request, settings, monkeypatch):
+    """The in-memory layer, or the real Redis one under a prefix of this test's own."""
+    if request.node.get_closest_marker("redis"):
+        prefix = f"rollcall-test-{uuid.uuid4().hex[:12]}"
+        settings.CHANNEL_LAYERS = {"default": redis_channel_layer(test_redis_url(), prefix=prefix)}
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    monkeypatch.setattr(broadcast, "counts_publisher", broadcast.CountsPublisher())
+
+
+@pytest.fixture
+def ws_app():
+    return URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture
+def session(course, students, lecturer):
+    session, _ = start_session(course=course, by=lecturer)
+    return session
+
+
+@pytest.fixture
+def device_and_token(students):
+    return register_device(student=students[0], name="phone")
+
+
+@pytest.fixture
+def device(device_and_token):
+    return device_and_token[0]
 
 
 @pytest.fixture

@@ -1,0 +1,106 @@
+"""What every Roll-call socket shares: frame rules, close codes, client errors.
+
+Frames are JSON objects in text frames of at most 4 KiB, with a string
+"type". Anything else closes the socket with 4400; a well-formed frame the
+server cannot act on is answered with an error frame. Neither is an
+exception in the server log.
+"""
+
+import asyncio
+import json
+import logging
+import time
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from realtime import broadcast
+
+logger = logging.getLogger("rollcall.realtime")
+
+MAX_FRAME_BYTES = 4096
+
+CLOSE_SESSION_ENDED = 4000
+CLOSE_PROTOCOL = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_RATE_LIMITED = 4429
+
+
+class ClientError(Exception):
+    """Answered with {"type": "error", "code": code, "detail": detail}; the socket stays open."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+        self.detail = detail
+
+
+def require(message: dict, field: str, kind: type | tuple[type, ...]) -> object:
+    """The field's value, or a bad_message error naming it."""
+    value = message.get(field)
+    # bool is an int to Python, never to the protocol.
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ClientError("bad_message", f'"{field}" is missing or has the wrong type.')
+    return value
+
+
+class JsonSocket(AsyncWebsocketConsumer):
+    """Checks every frame, then hands the decoded object to `handle`."""
+
+    # A device sends a ping every heartbeat; this is far above any honest client.
+    flood_limit = 30
+    flood_window = 10.0
+
+    async def websocket_connect(self, message):
+        self.closing = False
+        self._window_start = time.monotonic()
+        self._window_count = 0
+        broadcast.remember_server_loop(asyncio.get_running_loop())
+        await super().websocket_connect(message)
+
+    async def close_with(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def send_json(self, content: dict) -> None:
+        if not self.closing:
+            await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    async def send_error(self, code: str, detail: str = "") -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        if text_data is None or bytes_data is not None:
+            await self.close_with(CLOSE_PROTOCOL)
+            return
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+            await self.close_with(CLOSE_PROTOCOL)
+            return
+        if self._flooding():
+            await self.close_with(CLOSE_RATE_LIMITED)
+            return
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self.close_with(CLOSE_PROTOCOL)
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.close_with(CLOSE_PROTOCOL)
+            return
+        try:
+            await self.handle(message)
+        except ClientError as error:
+            await self.send_error(error.code, error.detail)
+
+    def _flooding(self) -> bool:
+        now = time.monotonic()
+        if now - self._window_start > self.flood_window:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        return self._window_count > self.flood_limit
+
+    async def handle(self, message: dict) -> None:
+        raise NotImplementedError
