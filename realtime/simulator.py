@@ -401,6 +401,4 @@ async def run_swarm(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if report:
-            report(stats)
     return stats

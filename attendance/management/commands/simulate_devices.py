@@ -191,7 +191,6 @@ class Command(BaseCommand):
     def _summary(self, stats, *, elapsed: float) -> None:
         if self.stdout.isatty():
             self.stdout.write("")
-        self.stdout.write(stats.progress())
         lines = [
             f"Summary: {len(stats.ever_joined)}/{stats.total} devices joined in {elapsed:.1f} s; "
             f"{stats.reconnects} reconnects.",
