@@ -190,7 +190,11 @@ class Lecturer:
     async def __aenter__(self):
         from websockets.asyncio.client import connect
 
-        self.ws = await connect(self.url, proxy=None, compression=None, open_timeout=10)
+        # An allowed Origin: the events socket refuses a connection without one.
+        origin = "http://" + urlsplit(self.url).netloc
+        self.ws = await connect(
+            self.url, origin=origin, proxy=None, compression=None, open_timeout=10
+        )
         await self.ws.send(json.dumps({"type": "auth", "token": self.token}))
         self.task = asyncio.create_task(self._read())
         # The snapshot (or an auth reply) shows the socket is subscribed.
@@ -434,4 +438,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    try:
+        sys.exit(main())
+    except (ConnectionClosed, InvalidStatus) as exc:
+        sys.exit(f"A socket was refused or closed by the server: {exc}")
+    except KeyboardInterrupt:
+        sys.exit("Interrupted; the servers were stopped.")
