@@ -48,9 +48,14 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def daphne(*, workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[int]:
-    """A daphne process on a free port of 127.0.0.1 serving the test database; yields the port."""
-    port = free_port()
+def daphne(
+    *, workdir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[int]:
+    """A daphne process on 127.0.0.1 (a free port by default) serving the test database.
+
+    Yields the port; the process is stopped when the block ends.
+    """
+    port = port or free_port()
     env = {
         key: value
         for key, value in os.environ.items()
