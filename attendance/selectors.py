@@ -80,3 +80,47 @@ def session_counts(sessions: list[NetworkSession]) -> dict[int, SessionCounts]:
             enrolled=enrolled.get(s.course_id, 0),
         )
     return result
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    """What one dashboard card shows; the page and the live socket both render it."""
+
+    course: Course
+    session: NetworkSession | None
+    counts: SessionCounts | None
+    enrolled: int
+
+    @property
+    def code_expires_at(self):
+        from attendance.codes import expires_at
+
+        return expires_at(self.session) if self.session else None
+
+    @property
+    def code_rotate_seconds(self) -> int:
+        from attendance.codes import rotation_seconds
+
+        return rotation_seconds()
+
+
+def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:
+    """A card for each course, in a constant number of queries whatever their number."""
+    courses = list(courses)
+    ids = [c.pk for c in courses]
+    active = active_sessions_by_course(ids)
+    counts = session_counts(list(active.values()))
+    enrolled = enrolled_counts(ids)
+    return [
+        CourseCard(
+            course=course,
+            session=active.get(course.pk),
+            counts=counts.get(active[course.pk].pk) if course.pk in active else None,
+            enrolled=enrolled.get(course.pk, 0),
+        )
+        for course in courses
+    ]
+
+
+def dashboard_cards(user: AbstractBaseUser) -> list[CourseCard]:
+    return course_cards(courses=courses_for_user(user))

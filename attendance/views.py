@@ -6,12 +6,7 @@ from django.views.decorators.http import require_POST
 
 from attendance import sessions
 from attendance.models import Course, NetworkSession
-from attendance.selectors import (
-    active_sessions_by_course,
-    courses_for_user,
-    enrolled_counts,
-    session_counts,
-)
+from attendance.selectors import course_cards, courses_for_user, dashboard_cards
 
 
 def _get_course_for_user(request: HttpRequest, course_id: int) -> Course:
@@ -26,30 +21,27 @@ def _get_session_for_user(request: HttpRequest, session_id: int) -> NetworkSessi
     return session
 
 
-def course_cards(user) -> list[dict]:
-    """What each dashboard card of `user` shows, in a constant number of queries."""
-    courses = list(courses_for_user(user))
-    ids = [c.pk for c in courses]
-    active = active_sessions_by_course(ids)
-    counts = session_counts(list(active.values()))
-    enrolled = enrolled_counts(ids)
-    cards = []
-    for course in courses:
-        session = active.get(course.pk)
-        cards.append(
-            {
-                "course": course,
-                "session": session,
-                "counts": counts.get(session.pk) if session else None,
-                "enrolled": enrolled.get(course.pk, 0),
-            }
-        )
-    return cards
+def _base_url(request: HttpRequest) -> str:
+    """This site's address as the browser sees it, for the device page's QR."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _card_response(request: HttpRequest, course: Course) -> HttpResponse:
+    [card] = course_cards(courses=Course.objects.filter(pk=course.pk))
+    return render(
+        request,
+        "attendance/_course_card.html",
+        {"card": card, "base_url": _base_url(request), "oob": False},
+    )
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "attendance/dashboard.html", {"cards": course_cards(request.user)})
+    context = {"cards": dashboard_cards(request.user), "base_url": _base_url(request)}
+    if request.htmx:
+        # The fallback poll and htmx buttons swap the cards only.
+        return render(request, "attendance/_cards.html", context)
+    return render(request, "attendance/dashboard.html", context)
 
 
 @login_required
@@ -57,6 +49,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def session_start(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _get_course_for_user(request, course_id)
     session, created = sessions.start_session(course=course, by=request.user)
+    if request.htmx:
+        return _card_response(request, course)
     if created:
         messages.success(
             request, f"Session started for {course.code}. Join code {session.join_code}."
@@ -71,6 +65,8 @@ def session_start(request: HttpRequest, course_id: int) -> HttpResponse:
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _get_session_for_user(request, session_id)
     result = sessions.end_session(session=session, by=request.user)
+    if request.htmx:
+        return _card_response(request, session.course)
     messages.success(
         request,
         f"Session ended for {session.course.code}: {result.present} present, "
@@ -83,6 +79,12 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 def sessions_refresh(request: HttpRequest) -> HttpResponse:
     counts = sessions.refresh_active_sessions()
+    if request.htmx:
+        return render(
+            request,
+            "attendance/_cards.html",
+            {"cards": dashboard_cards(request.user), "base_url": _base_url(request)},
+        )
     messages.info(
         request,
         f"Sessions refreshed: {counts['expired']} expired, {counts['superseded']} superseded, "

@@ -1,9 +1,67 @@
-"""The /ws/dashboard/ socket (see DESIGN §4)."""
+"""The /ws/dashboard/ socket (DESIGN §4): the lecturer's page, kept live.
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+It sends HTML fragments marked hx-swap-oob, which the htmx WebSocket
+extension swaps into the page by id. They come from the page's own partial
+templates, so a pushed card is exactly what a reload would show.
+"""
+
+import re
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from realtime import snapshots
+from realtime.lecturer import LecturerSocket
+from realtime.protocol import CLOSE_UNAUTHENTICATED
 
 
-class DashboardConsumer(AsyncJsonWebsocketConsumer):
+def _base_url(scope: dict) -> str:
+    """The page's own address: the Origin header, which the router already checked."""
+    for name, value in scope.get("headers", []):
+        if name == b"origin":
+            origin = value.decode("latin1")
+            if origin.startswith(("http://", "https://")):
+                return origin
+    return ""
+
+
+def _csrf_token(scope: dict) -> str:
+    """The page's CSRF secret, so pushed Start/End forms post like the page's own.
+
+    Django accepts the unmasked secret from its cookie as a form token.
+    """
+    token = (scope.get("cookies") or {}).get(settings.CSRF_COOKIE_NAME, "")
+    return token if re.fullmatch(r"[A-Za-z0-9]{32}", token) else ""
+
+
+class DashboardConsumer(LecturerSocket):
     async def connect(self):
-        await self.accept()
-        await self.close(code=4401)
+        await super().connect()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
+        self.base_url = _base_url(self.scope)
+        self.csrf_token = _csrf_token(self.scope)
+        await self.start_for(user)
+
+    async def handle(self, message: dict) -> None:
+        # The page sends nothing; the frame rules above still apply to junk.
+        return
+
+    async def send_snapshot(self) -> None:
+        html = await database_sync_to_async(snapshots.html_cards)(
+            audience=self.audience, base_url=self.base_url, csrf_token=self.csrf_token
+        )
+        await self.send(text_data=html)
+
+    async def push_counts(self, event: dict) -> None:
+        if not self.closing:
+            await self.send(text_data=snapshots.html_counts(event=event))
+
+    async def push_session_event(self, event: dict) -> None:
+        html = await database_sync_to_async(snapshots.html_card)(
+            course_id=event["course"], base_url=self.base_url, csrf_token=self.csrf_token
+        )
+        if html and not self.closing:
+            await self.send(text_data=html)

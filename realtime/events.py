@@ -1,9 +1,90 @@
-"""The /ws/events/ socket (see DESIGN §4)."""
+"""The /ws/events/ socket (DESIGN §4): lecturer events as JSON, for programs and apps.
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+Authenticated by the session cookie or, for programs, by an API token sent
+as the first frame {"type": "auth", "token": "..."}.
+"""
+
+import asyncio
+
+from channels.db import database_sync_to_async
+
+from attendance.tokens import authenticate_api_token
+from realtime import snapshots
+from realtime.lecturer import LecturerSocket
+from realtime.protocol import CLOSE_UNAUTHENTICATED, ClientError
+
+# What each event carries to clients, in this order; anything else is internal.
+EVENT_FIELDS = {
+    "session.started": ("type", "course", "session", "started_at"),
+    "session.counts": ("type", "course", "session", "connected", "checked_in", "enrolled"),
+    "session.code": ("type", "course", "session", "code", "expires_at"),
+    "session.ended": (
+        "type",
+        "course",
+        "session",
+        "ended_at",
+        "reason",
+        "present",
+        "late",
+        "absent",
+    ),
+}
 
 
-class EventsConsumer(AsyncJsonWebsocketConsumer):
+def public_event(event: dict) -> dict:
+    return {field: event[field] for field in EVENT_FIELDS[event["type"]]}
+
+
+class EventsConsumer(LecturerSocket):
+    auth_timeout = 10.0
+
     async def connect(self):
-        await self.accept()
-        await self.close(code=4401)
+        await super().connect()
+        self._auth_deadline = None
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            await self.start_for(user)
+        else:
+            self._auth_deadline = asyncio.create_task(self._close_without_auth())
+
+    async def disconnect(self, code):
+        if self._auth_deadline is not None:
+            self._auth_deadline.cancel()
+        await super().disconnect(code)
+
+    async def _close_without_auth(self) -> None:
+        await asyncio.sleep(self.auth_timeout)
+        if self.audience is None:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+
+    async def handle(self, message: dict) -> None:
+        kind = message["type"]
+        if self.audience is None:
+            await self.cmd_auth(message)
+        elif kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "auth":
+            raise ClientError("bad_message", "Already authenticated.")
+        else:
+            raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
+
+    async def cmd_auth(self, message: dict) -> None:
+        token = message.get("token")
+        api_token = None
+        if message["type"] == "auth" and isinstance(token, str):
+            api_token = await database_sync_to_async(authenticate_api_token)(token)
+        if api_token is None:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
+        self._auth_deadline.cancel()
+        await self.start_for(api_token.user)
+
+    async def send_snapshot(self) -> None:
+        snapshot = await database_sync_to_async(snapshots.json_snapshot)(audience=self.audience)
+        await self.send_json(snapshot)
+
+    async def push_counts(self, event: dict) -> None:
+        await self.send_json(public_event(event))
+
+    async def push_session_event(self, event: dict) -> None:
+        await self.send_json(public_event(event))

@@ -51,9 +51,31 @@ def device(device_and_token):
 
 
 @pytest.fixture
+<<<<<<< HEAD
 def student_user(make_user, students):
     """A student (enrolled in `course`) with their own login."""
     user = make_user("student")
     Student.objects.filter(pk=students[0].pk).update(user=user)
     students[0].refresh_from_db()
     return user
+=======
+def cookie_for():
+    """The Cookie header of a logged-in web session for `user`."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(user) -> tuple[bytes, bytes]:
+        client = Client()
+        client.force_login(user)
+        key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())
+
+    return make
+
+
+@pytest.fixture
+def api_key(lecturer):
+    from attendance.tokens import create_api_token
+
+    return create_api_token(user=lecturer, name="watcher")[1]
+>>>>>>> realtime

@@ -1,0 +1,76 @@
+"""What the two lecturer sockets (dashboard and events) share: who listens, and to what."""
+
+from channels.db import database_sync_to_async
+
+from realtime import ticker
+from realtime.audience import Audience, audience_for
+from realtime.coalesce import LatestWins
+from realtime.protocol import CLOSE_FORBIDDEN, JsonSocket
+
+
+class LecturerSocket(JsonSocket):
+    """Subscribes an authorised user's audience, sends a snapshot, then relays events."""
+
+    audience: Audience | None = None
+
+    async def connect(self):
+        self.audience = None
+        self.counts = LatestWins(self.push_counts)
+        self._watching = False
+        await self.accept()
+
+    async def start_for(self, user) -> bool:
+        """Subscribe `user`; close 4403 (and return False) if they may see no course."""
+        audience = await database_sync_to_async(audience_for)(user)
+        if audience is None:
+            await self.close_with(CLOSE_FORBIDDEN)
+            return False
+        self.audience = audience
+        # Subscribe before reading the snapshot, so no change falls between them.
+        for group in audience.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        ticker.watch()
+        self._watching = True
+        await self.send_snapshot()
+        return True
+
+    async def disconnect(self, code):
+        self.counts.close()
+        if self._watching:
+            ticker.unwatch()
+            self._watching = False
+        if self.audience is not None:
+            for group in self.audience.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    def _relevant(self, event: dict) -> bool:
+        return self.audience is not None and self.audience.sees(event.get("course"))
+
+    # --- channel-layer handlers ---------------------------------------------------------
+
+    async def session_counts(self, event: dict) -> None:
+        if self._relevant(event):
+            self.counts.offer(event["session"], event)
+
+    async def session_started(self, event: dict) -> None:
+        if self._relevant(event):
+            await self.push_session_event(event)
+
+    async def session_code(self, event: dict) -> None:
+        if self._relevant(event):
+            await self.push_session_event(event)
+
+    async def session_ended(self, event: dict) -> None:
+        if self._relevant(event):
+            await self.push_session_event(event)
+
+    # --- what each socket sends ------------------------------------------------------------
+
+    async def send_snapshot(self) -> None:
+        raise NotImplementedError
+
+    async def push_counts(self, event: dict) -> None:
+        raise NotImplementedError
+
+    async def push_session_event(self, event: dict) -> None:
+        raise NotImplementedError
