@@ -51,14 +51,6 @@ def device(device_and_token):
 
 
 @pytest.fixture
-<<<<<<< HEAD
-def student_user(make_user, students):
-    """A student (enrolled in `course`) with their own login."""
-    user = make_user("student")
-    Student.objects.filter(pk=students[0].pk).update(user=user)
-    students[0].refresh_from_db()
-    return user
-=======
 def cookie_for():
     """The Cookie header of a logged-in web session for `user`."""
     from django.conf import settings
@@ -78,4 +70,12 @@ def api_key(lecturer):
     from attendance.tokens import create_api_token
 
     return create_api_token(user=lecturer, name="watcher")[1]
->>>>>>> realtime
+
+
+@pytest.fixture
+def student_user(make_user, students):
+    """A student (enrolled in `course`) with their own login."""
+    user = make_user("student")
+    Student.objects.filter(pk=students[0].pk).update(user=user)
+    students[0].refresh_from_db()
+    return user
