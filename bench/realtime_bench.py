@@ -169,9 +169,14 @@ def end(session, lecturer) -> None:
 
 
 def connected_rows(session) -> int:
+    from django.db import connection
+
     from attendance.models import ConnectedDevice
 
-    return ConnectedDevice.objects.filter(session=session, is_connected=True).count()
+    try:
+        return ConnectedDevice.objects.filter(session=session, is_connected=True).count()
+    finally:
+        connection.close()  # it ran on a worker thread
 
 
 # --- The clients --------------------------------------------------------------------------
@@ -247,9 +252,9 @@ async def close_devices(clients) -> None:
     await asyncio.gather(*(c.ws.close() for c in clients), return_exceptions=True)
 
 
-async def join(client, code: str) -> tuple[float, float, dict]:
+async def join(client, code: str, timeout: float) -> tuple[float, float, dict]:
     sent = time.perf_counter()
-    reply = await client.join(code=code)
+    reply = await client.join(code=code, timeout=timeout)
     return sent, time.perf_counter(), reply
 
 
@@ -270,7 +275,7 @@ async def case_latency(args, a_url, b_url, token, devices, session) -> dict:
                 delay = start + i * interval - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(join(client, session.join_code)))
+                tasks.append(asyncio.create_task(join(client, session.join_code, args.timeout)))
             joins = await asyncio.wait_for(asyncio.gather(*tasks), args.timeout)
             bad = [r for _s, _d, r in joins if r.get("type") != "joined"]
             if bad:
@@ -290,7 +295,10 @@ async def case_latency(args, a_url, b_url, token, devices, session) -> dict:
                 latencies.append(max(0.0, seen - sent))
             span = final - start
             pushes = sum(1 for at, _n in lecturer.counts if at <= final)
+            replies = [done - sent for sent, done, _r in joins]
             return {
+                "reply_p50_ms": percentile(replies, 50) * 1000,
+                "reply_p99_ms": percentile(replies, 99) * 1000,
                 "p50_ms": percentile(latencies, 50) * 1000,
                 "p99_ms": percentile(latencies, 99) * 1000,
                 "pushes_per_s": pushes / span if span > 0 else float(pushes),
@@ -308,12 +316,14 @@ async def case_burst(args, a_url, b_url, token, devices, session, server_pid) ->
         async with Lecturer(b_url, token, session.pk) as lecturer:
             start = time.perf_counter()
             joins = await asyncio.wait_for(
-                asyncio.gather(*(join(c, session.join_code) for c in clients)), args.timeout
+                asyncio.gather(*(join(c, session.join_code, args.timeout) for c in clients)),
+                args.timeout,
             )
             answered = sum(1 for _s, _d, r in joins if r.get("type") == "joined")
             final = await lecturer.wait_for_count(len(clients), args.timeout)
             await asyncio.sleep(1.5)  # later pushes would show an overcount
             last = lecturer.counts[-1][1] if lecturer.counts else 0
+            rows = await asyncio.to_thread(connected_rows, session)
             # Idle joined sockets: let the process settle before reading its RSS.
             await asyncio.sleep(3)
             after = rss_mb(server_pid)
@@ -321,6 +331,8 @@ async def case_burst(args, a_url, b_url, token, devices, session, server_pid) ->
                 "answered": answered,
                 "counted_s": (final - start) if final else None,
                 "final_count": last,
+                "rows": rows,
+                "reply_p50_ms": percentile([d - s for s, d, _r in joins], 50) * 1000,
                 "pushes": len(lecturer.counts),
                 "rss_before_mb": before,
                 "rss_after_mb": after,
@@ -390,7 +402,9 @@ def main() -> int:
             f"\n   p50 {lat['p50_ms']:.1f} ms (target <= {TARGETS['p50_ms']}),"
             f" p99 {lat['p99_ms']:.1f} ms (target <= {TARGETS['p99_ms']});"
             f"\n   {lat['pushes']} count pushes in {lat['span_s']:.1f} s ="
-            f" {lat['pushes_per_s']:.1f} pushes/s for the session"
+            f" {lat['pushes_per_s']:.1f} pushes/s for the session;"
+            f"\n   (join -> joined reply p50 {lat['reply_p50_ms']:.1f} ms,"
+            f" p99 {lat['reply_p99_ms']:.1f} ms)"
         )
 
         session = fresh_session(course, lecturer)
@@ -399,7 +413,7 @@ def main() -> int:
                 args, a_device, b_events, token, devices[: args.burst_devices], session, proc_a.pid
             )
         )
-        rows = connected_rows(session)
+        rows = burst["rows"]
         end(session, lecturer)
         n = args.burst_devices
         counted = f"{burst['counted_s']:.2f} s" if burst["counted_s"] is not None else "never"
@@ -410,7 +424,7 @@ def main() -> int:
             f"\n   joins answered {burst['answered']}/{n},"
             f" final pushed count {burst['final_count']},"
             f" connected rows {rows}: {'exact, none dropped' if exact else 'NOT EXACT'};"
-            f" {burst['pushes']} pushes"
+            f" {burst['pushes']} pushes; join -> joined reply p50 {burst['reply_p50_ms']:.0f} ms"
         )
         print(
             f"\n3. Memory of process A: {burst['rss_before_mb']:.0f} MB ->"

@@ -181,10 +181,12 @@ class DeviceClient:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         return json.loads(raw)
 
-    async def request(self, frame: dict, replies: set[str]) -> dict:
+    async def request(
+        self, frame: dict, replies: set[str], *, timeout: float = REPLY_TIMEOUT
+    ) -> dict:
         """Send `frame` and return the first reply whose type is in `replies` (or an error)."""
         await self.send(frame)
-        deadline = time.monotonic() + REPLY_TIMEOUT
+        deadline = time.monotonic() + timeout
         while True:
             message = await self.recv(max(0.0, deadline - time.monotonic()))
             if message.get("type") in replies or message.get("type") == "error":
@@ -192,9 +194,11 @@ class DeviceClient:
             if message.get("type") == "session.ended":
                 return message
 
-    async def join(self, *, code: str | None = None, session: int | None = None) -> dict:
+    async def join(
+        self, *, code: str | None = None, session: int | None = None, timeout: float = REPLY_TIMEOUT
+    ) -> dict:
         frame = {"type": "join", "code": code} if code else {"type": "join", "session": session}
-        return await self.request(frame, {"joined"})
+        return await self.request(frame, {"joined"}, timeout=timeout)
 
     async def leave_and_close(self) -> None:
         with contextlib.suppress(ConnectionClosed, TimeoutError, OSError, ValueError):
