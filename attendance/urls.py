@@ -10,4 +10,11 @@ urlpatterns = [
     path("courses/<int:course_id>/start/", views.session_start, name="session-start"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session-end"),
     path("sessions/refresh/", views.sessions_refresh, name="sessions-refresh"),
+    path("sessions/", views.session_list, name="session-list"),
+    path("sessions/<int:session_id>/", views.session_detail, name="session-detail"),
+    path(
+        "sessions/<int:session_id>/records/<int:record_id>/mark/",
+        views.record_mark,
+        name="record-mark",
+    ),
 ]

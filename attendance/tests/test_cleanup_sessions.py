@@ -1,4 +1,3 @@
-import os
 import queue
 import shutil
 import signal
@@ -17,6 +16,7 @@ from django.utils import timezone
 from attendance.models import AttendanceRecord, NetworkSession
 from attendance.sessions import start_session
 from attendance.tests.builders import join
+from attendance.tests.conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,25 +115,6 @@ def test_a_bad_hours_value_exits_with_code_2_and_a_clear_message(hours):
 # --- the sweeper loop, as a real process receiving real signals ---------------------------
 
 
-@pytest.fixture(scope="module")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sweeper") / "template.sqlite3"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=_subprocess_env(path),
-        check=True,
-        timeout=120,
-    )
-    return path
-
-
-def _subprocess_env(db_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(SQLITE_PATH=str(db_path), PYTHONUNBUFFERED="1", LOG_DIR=str(db_path.parent))
-    return env
-
-
 SETUP_EXPIRED_SESSION = """
 from datetime import timedelta
 from django.utils import timezone
@@ -151,7 +132,7 @@ start_session(course=course, by=None, now=timezone.now() - timedelta(hours=9))
 def test_the_loop_sweeps_and_stops_cleanly_on_a_signal(migrated_sqlite, tmp_path, signum):
     db_path = tmp_path / "db.sqlite3"
     shutil.copy(migrated_sqlite, db_path)
-    env = _subprocess_env(db_path)
+    env = subprocess_env(db_path)
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", SETUP_EXPIRED_SESSION],
         cwd=ROOT,

@@ -46,13 +46,6 @@ def test_it_tells_a_user_without_a_student_record_what_to_do(client, lecturer):
     assert 'id="device-app"' not in response.content.decode()
 
 
-def test_it_shows_the_device_link_to_students_only(client, student_user, lecturer):
-    client.force_login(student_user)
-    assert 'href="/device/"' in client.get("/device/").content.decode()
-    client.force_login(lecturer)
-    assert 'href="/device/"' not in client.get("/device/").content.decode()
-
-
 def test_registration_creates_one_device_and_returns_its_token_once(client, student_user):
     client.force_login(student_user)
     response = _register(client)

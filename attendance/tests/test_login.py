@@ -1,0 +1,42 @@
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_login_page_has_username_and_password_fields(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="username"' in html and 'name="password"' in html
+
+
+def test_a_lecturer_signs_in_and_lands_on_the_dashboard(client, lecturer):
+    response = client.post(reverse("login"), {"username": "lecturer", "password": "pw"})
+    assert response.status_code == 302 and response.url == reverse("dashboard")
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_a_wrong_password_shows_an_error_and_signs_nobody_in(client, lecturer):
+    response = client.post(reverse("login"), {"username": "lecturer", "password": "nope"})
+    assert response.status_code == 200
+    assert "password didn't match" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_dashboard_needs_a_login(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_logout_by_get_is_refused(client, lecturer):
+    client.force_login(lecturer)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_logout_by_post_signs_out(client, lecturer):
+    client.force_login(lecturer)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response.url == reverse("login")
+    assert client.get(reverse("dashboard")).status_code == 302
