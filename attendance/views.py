@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from attendance import registers, selectors, sessions
@@ -85,11 +86,16 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 def sessions_refresh(request: HttpRequest) -> HttpResponse:
     counts = sessions.refresh_active_sessions()
     if request.htmx:
-        return render(
-            request,
+        cards = render_to_string(
             "attendance/_cards.html",
             {"cards": dashboard_cards(request.user), "base_url": _base_url(request)},
+            request=request,
         )
+        # The result line rides along out of band, next to the button.
+        result = render_to_string(
+            "attendance/_refresh_result.html", {"counts": counts, "oob": True}, request=request
+        )
+        return HttpResponse(cards + result)
     messages.info(
         request,
         f"Sessions refreshed: {counts['expired']} expired, {counts['superseded']} superseded, "

@@ -181,8 +181,11 @@ class CountsPublisher:
     """Per session: the first change after a quiet spell is sent at once, later
     ones are folded into one trailing send `interval` after the previous send."""
 
-    def __init__(self, interval: float = COUNTS_INTERVAL) -> None:
+    def __init__(
+        self, interval: float = COUNTS_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = interval
+        self.clock = clock
         self._lock = threading.Lock()
         self._last_sent: dict[int, float] = {}
         self._pending: dict[int, threading.Timer] = {}
@@ -191,24 +194,28 @@ class CountsPublisher:
         with self._lock:
             if session_id in self._pending:
                 return  # the trailing send will read the latest counts
-            wait = self._last_sent.get(session_id, -1e9) + self.interval - time.monotonic()
+            wait = self._last_sent.get(session_id, -1e9) + self.interval - self.clock()
             if wait > 0:
                 timer = threading.Timer(wait, self._flush, args=(session_id, course_id))
                 timer.daemon = True
                 self._pending[session_id] = timer
                 timer.start()
                 return
-            self._last_sent[session_id] = time.monotonic()
+            self._last_sent[session_id] = self.clock()
         self._send(session_id, course_id)
 
     def forget(self, session_id: int) -> None:
+        """The session ended: a count still waiting would only arrive after session.ended."""
         with self._lock:
             self._last_sent.pop(session_id, None)
+            timer = self._pending.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _flush(self, session_id: int, course_id: int) -> None:
         with self._lock:
             self._pending.pop(session_id, None)
-            self._last_sent[session_id] = time.monotonic()
+            self._last_sent[session_id] = self.clock()
         try:
             self._send(session_id, course_id)
         finally:

@@ -31,3 +31,19 @@ async def closed_with(communicator) -> int:
     output = await communicator.receive_output(timeout=5)
     assert output["type"] == "websocket.close", output
     return output.get("code")
+
+
+async def next_event(communicator, kind: str, *, timeout: float = 5) -> dict:
+    """The next JSON event of type `kind`, skipping others (a code rotation, say)."""
+    while True:
+        event = await communicator.receive_json_from(timeout=timeout)
+        if event["type"] == kind:
+            return event
+
+
+async def next_fragment(communicator, marker: str, *, timeout: float = 5) -> str:
+    """The next HTML fragment containing `marker`, skipping others."""
+    while True:
+        html = await communicator.receive_from(timeout=timeout)
+        if marker in html:
+            return html

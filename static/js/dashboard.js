@@ -47,4 +47,7 @@
 
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
+  // Pushed and polled cards arrive with the server's rounded duration.
+  document.addEventListener("htmx:wsAfterMessage", tick);
+  document.addEventListener("htmx:afterSwap", tick);
 })();

@@ -1,0 +1,110 @@
+"""Presence rules: one row per device and session, throttled heartbeats, the sweep."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from attendance import presence
+from attendance.devices import register_device, revoke_device
+from attendance.models import ConnectedDevice
+from attendance.sessions import start_session
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def session(course, students):
+    return start_session(course=course, by=None)[0]
+
+
+@pytest.fixture
+def device(students):
+    return register_device(student=students[0], name="phone")[0]
+
+
+def test_joining_twice_keeps_one_row_and_the_first_join_time(device, session):
+    start = timezone.now()
+    presence.join_by_code(device=device, code=session.join_code, ip_address="10.0.0.7", now=start)
+    presence.join_by_code(device=device, code=session.join_code, now=start + timedelta(minutes=5))
+    [row] = ConnectedDevice.objects.filter(device=device)
+    assert row.connected_at == start
+    assert row.last_seen_at == start + timedelta(minutes=5)
+    device.refresh_from_db()
+    assert device.last_used_at == start + timedelta(minutes=5)
+
+
+def test_a_heartbeat_within_the_interval_touches_nothing(
+    device, session, django_assert_num_queries
+):
+    now = timezone.now()
+    presence.join_by_code(device=device, code=session.join_code, now=now)
+    with django_assert_num_queries(0):
+        written = presence.heartbeat(
+            device=device,
+            session_id=session.pk,
+            last_written=now,
+            now=now + timedelta(seconds=5),
+        )
+    assert written == now
+
+
+def test_a_heartbeat_after_the_interval_writes_last_seen(device, session, settings):
+    now = timezone.now()
+    presence.join_by_code(device=device, code=session.join_code, now=now)
+    later = now + timedelta(seconds=settings.ATTENDANCE_HEARTBEAT_SECONDS)
+    assert (
+        presence.heartbeat(device=device, session_id=session.pk, last_written=now, now=later)
+        == later
+    )
+    assert ConnectedDevice.objects.get(device=device).last_seen_at == later
+
+
+def test_the_sweep_disconnects_devices_silent_for_three_intervals(device, session, settings):
+    now = timezone.now()
+    presence.join_by_code(device=device, code=session.join_code, now=now)
+    interval = settings.ATTENDANCE_HEARTBEAT_SECONDS
+    assert presence.sweep_silent_devices(now=now + timedelta(seconds=3 * interval - 1)) == 0
+    assert presence.sweep_silent_devices(now=now + timedelta(seconds=3 * interval + 1)) == 1
+    row = ConnectedDevice.objects.get(device=device)
+    assert not row.is_connected and row.disconnected_at is not None
+
+
+def test_a_heartbeat_brings_back_a_swept_device(device, session, settings):
+    now = timezone.now()
+    presence.join_by_code(device=device, code=session.join_code, now=now)
+    presence.sweep_silent_devices(now=now + timedelta(hours=1))
+    presence.heartbeat(
+        device=device, session_id=session.pk, last_written=None, now=now + timedelta(hours=1)
+    )
+    row = ConnectedDevice.objects.get(device=device)
+    assert row.is_connected and row.disconnected_at is None
+
+
+def test_a_revoked_device_cannot_heartbeat_or_join(device, session):
+    revoke_device(device=device)
+    with pytest.raises(presence.DeviceRevoked):
+        presence.heartbeat(device=device, session_id=None, last_written=None)
+    with pytest.raises(presence.DeviceRevoked):
+        presence.join_by_code(device=device, code=session.join_code)
+    assert not ConnectedDevice.objects.exists()
+
+
+def test_leaving_keeps_the_row_but_marks_it_disconnected(device, session):
+    presence.join_by_code(device=device, code=session.join_code)
+    assert presence.leave(device=device, session_id=session.pk) is True
+    assert presence.leave(device=device, session_id=session.pk) is False
+    row = ConnectedDevice.objects.get(device=device)
+    assert not row.is_connected
+
+
+def test_five_wrong_codes_lock_the_device_out_for_a_minute(device, session):
+    wrong = "000000" if session.join_code != "000000" else "111111"
+    for _ in range(presence.BAD_CODES_PER_MINUTE):
+        with pytest.raises(presence.JoinRefused) as refused:
+            presence.join_by_code(device=device, code=wrong)
+        assert refused.value.code == "invalid_code"
+    with pytest.raises(presence.JoinRefused) as refused:
+        presence.join_by_code(device=device, code=session.join_code)
+    assert refused.value.code == "rate_limited"
+    assert not ConnectedDevice.objects.exists()
