@@ -6,6 +6,7 @@ phone running the device page.
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connections
 
+from attendance.devices import revoke_device
 from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession, Student
 from attendance.sessions import start_session
 from realtime.tests.servers import daphne, free_port
@@ -137,6 +139,19 @@ def test_a_phone_checks_in_and_the_dashboard_counts_it_without_a_reload(
     assert record.status == "present"
 
 
+def _off_the_browser_thread(work) -> None:
+    """Run a service call where no event loop runs, so its after-commit broadcast can too."""
+
+    def run():
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(run).result()
+
+
 def _connected_row(session, student):
     return ConnectedDevice.objects.filter(session=session, device__student=student)
 
@@ -187,3 +202,29 @@ def test_the_phone_reattaches_to_its_session_after_a_server_restart(
         phone.screenshot(path=str(ARTIFACTS / "device-reconnected.png"), full_page=True)
     phone_ctx.close()
     assert _connected_row(session, student).count() == 1
+
+
+def test_a_revoked_phone_stops_and_offers_to_register_again(
+    tmp_path, running_session, students, student_user, browser
+):
+    _set_password(student_user)
+    phone_ctx = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = phone_ctx.new_page()
+    # A short heartbeat: the server refuses a revoked device at its next message.
+    with daphne(workdir=tmp_path, extra_env={"ATTENDANCE_HEARTBEAT_SECONDS": "1"}) as port:
+        phone.goto(f"http://127.0.0.1:{port}/device/?code={running_session.join_code}")
+        _sign_in(phone, student_user.username)
+        phone.click("#register-form button[type=submit]")
+        phone.wait_for_selector("#panel-checked-in:not([hidden])", timeout=WAIT_MS)
+        _off_the_browser_thread(
+            lambda: revoke_device(device=Device.objects.get(student__user=student_user))
+        )
+        phone.wait_for_selector("#panel-register:not([hidden])", timeout=WAIT_MS)
+        assert "no longer valid" in phone.inner_text("#device-error")
+        assert phone.get_attribute("#conn", "data-state") == "offline"
+        assert phone.evaluate("localStorage.getItem('rollcall.device')") is None
+        phone.screenshot(path=str(ARTIFACTS / "device-revoked.png"), full_page=True)
+        # No reconnect loop: the page stays closed after a 4403.
+        phone.wait_for_timeout(1500)
+        assert phone.get_attribute("#conn", "data-state") == "offline"
+    phone_ctx.close()
