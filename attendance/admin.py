@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from attendance import devices, registers, sessions, tokens
 from attendance.models import (
@@ -116,7 +118,15 @@ class DeviceAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["student", "name"]
-        return ["student", "name", "public_id", "is_active", "created_at", "last_used_at"]
+        return [
+            "student",
+            "name",
+            "public_id",
+            "is_active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -170,6 +180,7 @@ class NetworkSessionAdmin(admin.ModelAdmin):
         "is_active",
         "end_reason",
         "started_by",
+        "register",
     ]
     list_filter = ["is_active", "end_reason", "date", "course"]
     search_fields = ["course__code", "course__title"]
@@ -183,6 +194,11 @@ class NetworkSessionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description="Register")
+    def register(self, session: NetworkSession) -> str:
+        url = reverse("admin:attendance_attendancerecord_changelist")
+        return format_html('<a href="{}?session__id__exact={}">records</a>', url, session.pk)
 
     @admin.action(description="End selected sessions")
     def end_selected(self, request: HttpRequest, queryset: QuerySet[NetworkSession]) -> None:

@@ -229,6 +229,12 @@ def end_session(
     return result
 
 
+def _ended_by_this_call(result: EndResult, *, reason: str, now: datetime) -> bool:
+    # Another sweeper (or the lecturer) may have ended the session between our
+    # listing and our end_session; its idempotent answer is not our work.
+    return result.reason == reason and result.ended_at == now
+
+
 def expired_sessions(*, hours: int, now: datetime) -> list[NetworkSession]:
     cutoff = now - timedelta(hours=hours)
     return list(
@@ -251,7 +257,9 @@ def cleanup_expired_sessions(
         result.devices_disconnected = presence.silent_devices(now=now).count()
         return result
     for session in result.sessions:
-        result.ended.append(end_session(session=session, reason=EndReason.EXPIRED, now=now))
+        ended = end_session(session=session, reason=EndReason.EXPIRED, now=now)
+        if _ended_by_this_call(ended, reason=EndReason.EXPIRED, now=now):
+            result.ended.append(ended)
     result.devices_disconnected = presence.sweep_silent_devices(now=now)
     return result
 
@@ -269,9 +277,9 @@ def end_all_active_sessions(
     result = CleanupResult(dry_run=dry_run, sessions=sessions)
     if not dry_run:
         for session in sessions:
-            result.ended.append(
-                end_session(session=session, by=by, reason=EndReason.FORCED, now=now)
-            )
+            ended = end_session(session=session, by=by, reason=EndReason.FORCED, now=now)
+            if _ended_by_this_call(ended, reason=EndReason.FORCED, now=now):
+                result.ended.append(ended)
     return result
 
 
@@ -287,9 +295,10 @@ def supersede_duplicate_sessions(*, now: datetime | None = None) -> list[EndResu
             duplicates.append(session)
         else:
             newest.add(session.course_id)
-    return [
+    results = [
         end_session(session=session, reason=EndReason.SUPERSEDED, now=now) for session in duplicates
     ]
+    return [r for r in results if _ended_by_this_call(r, reason=EndReason.SUPERSEDED, now=now)]
 
 
 def refresh_active_sessions(

@@ -244,3 +244,12 @@ def test_the_revoke_tokens_action_revokes_them(admin_client, school):
     )
     token.refresh_from_db()
     assert not token.is_active and token.revoked_at is not None
+
+
+def test_each_session_links_to_its_register(admin_client, school):
+    html = admin_client.get(url(NetworkSession, "changelist")).content.decode()
+    link = f"{url(AttendanceRecord, 'changelist')}?session__id__exact={school.pk}"
+    assert link in html
+    response = admin_client.get(link)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 5

@@ -4,7 +4,12 @@ import pytest
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ConnectedDevice, NetworkSession
-from attendance.sessions import cleanup_expired_sessions, end_all_active_sessions, start_session
+from attendance.sessions import (
+    cleanup_expired_sessions,
+    end_all_active_sessions,
+    end_session,
+    start_session,
+)
 from attendance.tests.builders import join
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +104,19 @@ def test_force_with_dry_run_changes_nothing(expired, recent):
     result = end_all_active_sessions(dry_run=True)
     assert len(result.sessions) == 2 and result.ended == []
     assert NetworkSession.objects.filter(is_active=True).count() == 2
+
+
+def test_a_session_ended_meanwhile_by_someone_else_is_not_reported_as_ours(
+    expired, now, monkeypatch
+):
+    from attendance import sessions
+
+    listed = sessions.expired_sessions(hours=4, now=now)
+    end_session(session=expired, now=now - timedelta(seconds=5))
+    # The lecturer's end landed between this sweep's listing and its end_session.
+    monkeypatch.setattr(sessions, "expired_sessions", lambda **kwargs: listed)
+    result = sessions.cleanup_expired_sessions(now=now)
+    assert [s.pk for s in result.sessions] == [expired.pk]
+    assert result.ended == [] and result.records_written == 0
+    expired.refresh_from_db()
+    assert expired.end_reason == "ended"

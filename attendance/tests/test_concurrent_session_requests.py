@@ -13,12 +13,15 @@ import threading
 import time
 from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 
 from attendance.tests.conftest import ROOT, subprocess_env
+from conftest import test_redis_url
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
 
 MAKE_LECTURER = """
 from django.contrib.auth import get_user_model
@@ -35,18 +38,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_env(request, tmp_path) -> dict:
+    """Where the server keeps its data: the test run's PostgreSQL and Redis when it
+    has them (cached_db web sessions, as in production), else its own SQLite file."""
+    if connection.vendor != "postgresql":
+        db_path = tmp_path / "db.sqlite3"
+        shutil.copy(request.getfixturevalue("migrated_sqlite"), db_path)
+        env = subprocess_env(db_path)
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", MAKE_LECTURER],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=60,
+        )
+        return env
+    # Committed rows (the test is transactional) in the test database, seen by the server.
+    exec(MAKE_LECTURER, {})  # noqa: S102 - the same setup as the SQLite path, in-process
+    db = connection.settings_dict
+    env = subprocess_env(tmp_path / "unused.sqlite3")
+    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"
+    env["REDIS_URL"] = test_redis_url()
+    return env
+
+
 @pytest.fixture
-def server(migrated_sqlite, tmp_path):
-    db_path = tmp_path / "db.sqlite3"
-    shutil.copy(migrated_sqlite, db_path)
-    env = subprocess_env(db_path)
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", MAKE_LECTURER],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=60,
-    )
+def server(request, tmp_path, settings):
+    # The server checks passwords with the project's real hashers.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    env = server_env(request, tmp_path)
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
     log = (tmp_path / "daphne.log").open("w")

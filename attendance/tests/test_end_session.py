@@ -188,3 +188,19 @@ def test_its_query_count_does_not_grow_with_the_class(
         result = end_session(session=session)
     assert result.records == class_size
     assert result.present == len(devices[::2])
+
+
+def test_it_announces_the_end_once_with_each_students_status(started, students, monkeypatch):
+    from realtime import broadcast
+
+    announced = []
+    monkeypatch.setattr(
+        broadcast, "session_ended", lambda **kwargs: announced.append(kwargs), raising=True
+    )
+    join(started, students[0], started.started_at)
+    join(started, students[1], started.started_at + timedelta(minutes=20))
+    result = end_session(session=started, now=started.started_at + timedelta(minutes=30))
+    end_session(session=started)
+    assert announced == [
+        {"result": result, "statuses": {students[0].pk: "present", students[1].pk: "late"}}
+    ]

@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +42,21 @@ def test_logout_by_post_signs_out(client, lecturer):
     response = client.post(reverse("logout"))
     assert response.status_code == 302 and response.url == reverse("login")
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_the_session_cookie_dies_with_the_browser_and_the_session_after_an_hour(client, lecturer):
+    response = client.post(reverse("login"), {"username": "lecturer", "password": "pw"})
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == "" and cookie["expires"] == ""
+    assert cookie["httponly"]
+    assert client.session.get_expiry_age() == 3600
+
+
+def test_a_plain_page_view_does_not_save_the_session_again(client, lecturer):
+    client.post(reverse("login"), {"username": "lecturer", "password": "pw"})
+    key = client.session.session_key
+    saved = Session.objects.get(session_key=key).expire_date
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert Session.objects.get(session_key=key).expire_date == saved

@@ -48,3 +48,11 @@ def test_a_session_that_survives_is_saved_normally(signed_in):
     session.save()
     assert signed_in.get(reverse("dashboard")).status_code == 200
     assert signed_in.session["flag"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_logout_on_another_connection_mid_request_ends_on_the_login_page(signed_in):
+    response = signed_in.get("/lose-session-elsewhere/")
+    assert response.status_code == 302
+    assert response.url == reverse("login") + "?interrupted=1"

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from attendance.models import AttendanceChange, AttendanceRecord, NetworkSession
+from attendance.registers import mark_attendance
 from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
 
@@ -172,3 +173,25 @@ def test_a_running_session_says_its_register_comes_at_the_end(lecturer_client, c
     html = lecturer_client.get(reverse("session-detail", args=[session.pk])).content.decode()
     assert "written when the session ends" in html
     assert NetworkSession.objects.get().is_active
+
+
+@pytest.mark.parametrize("class_size", [3, 40])
+def test_the_registers_query_count_does_not_grow_with_the_class(
+    lecturer_client,
+    course,
+    make_students,
+    lecturer,
+    class_size,
+    settings,
+    django_assert_num_queries,
+):
+    make_students(class_size, course=course)
+    session, _ = start_session(course=course, by=lecturer)
+    end_session(session=session)
+    for record in AttendanceRecord.objects.filter(session=session)[:2]:
+        mark_attendance(record=record, status="excused", by=lecturer, reason="note")
+    session_queries = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+    with django_assert_num_queries(6 + session_queries):
+        response = lecturer_client.get(reverse("session-detail", args=[session.pk]))
+    assert response.status_code == 200
+    assert response.content.decode().count('<tr id="record-') == class_size

@@ -30,7 +30,7 @@ def evaluate(monkeypatch, tmp_path, **env) -> dict:
     monkeypatch.setenv("LOG_DIR", str(tmp_path))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_module("config.settings")
+    return runpy.run_path(str(ROOT / "config" / "settings.py"))
 
 
 def loaded(monkeypatch, tmp_path, **env) -> dict:

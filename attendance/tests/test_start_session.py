@@ -70,3 +70,13 @@ def test_active_sessions_get_different_join_codes(course, other_course, lecturer
     a, _ = start_session(course=course, by=lecturer)
     b, _ = start_session(course=other_course, by=lecturer)
     assert a.join_code != b.join_code
+
+
+def test_only_a_new_session_is_announced(course, lecturer, monkeypatch):
+    from realtime import broadcast
+
+    announced = []
+    monkeypatch.setattr(broadcast, "session_started", lambda **kwargs: announced.append(kwargs))
+    session, _ = start_session(course=course, by=lecturer)
+    start_session(course=course, by=lecturer)
+    assert [a["session"].pk for a in announced] == [session.pk]

@@ -11,6 +11,13 @@ from attendance.sessions import start_session
 from attendance.tests.builders import join
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection(monkeypatch):
+    # The sweeper closes stale connections between sweeps; inside a test's
+    # transaction that would close the test's own connection.
+    monkeypatch.setattr(sweeper, "close_old_connections", lambda: None)
+
+
 @pytest.mark.django_db
 def test_one_sweep_supersedes_duplicates_expires_old_sessions_and_drops_silent_devices(
     course, students, other_course, make_students
