@@ -1,0 +1,114 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from attendance.models import ConnectedDevice, Device
+from attendance.sessions import start_session
+from realtime.simulator import SIMULATOR_DEVICE_NAME
+from realtime.tests.servers import daphne, free_port
+
+
+def _simulate(*args: str) -> str:
+    out = StringIO()
+    call_command("simulate_devices", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def server(transactional_db, tmp_path):
+    with daphne(workdir=tmp_path) as port:
+        yield f"ws://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--code", "12345"], "exactly 6 digits"),
+        (["--count", "3"], "Give --code"),
+        (["--url", "http://127.0.0.1:1", "--code", "123456"], "not a WebSocket URL"),
+        (["--course", "NOPE101"], "no such course"),
+        (["--course", "MATH101", "--count", "6"], "has only 5 active enrolled students"),
+        (["--course", "MATH101", "--count", "0"], "use 1 to"),
+        (["--course", "MATH101", "--heartbeat", "0"], "--heartbeat must be more than 0"),
+    ],
+)
+@pytest.mark.django_db
+def test_it_rejects_bad_arguments_with_exit_code_2(args, message, students, lecturer, course):
+    start_session(course=course, by=lecturer)
+    with pytest.raises(CommandError, match=message) as caught:
+        _simulate(*args)
+    assert caught.value.returncode == 2
+    assert Device.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_explains_a_course_without_a_session(students, course):
+    with pytest.raises(CommandError, match="no active session"):
+        _simulate("--course", "MATH101", "--count", "2")
+    assert Device.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_explains_an_unreachable_server(students, lecturer, course, tmp_path):
+    session, _ = start_session(course=course, by=lecturer)
+    url = f"ws://127.0.0.1:{free_port()}"
+    with pytest.raises(CommandError, match="Is the server running"):
+        _simulate(
+            "--url",
+            url,
+            "--code",
+            session.join_code,
+            "--count",
+            "2",
+            "--state",
+            str(tmp_path / "s.json"),
+        )
+    assert ConnectedDevice.objects.count() == 0
+
+
+@pytest.mark.servers
+@pytest.mark.postgres
+def test_five_devices_join_and_are_reused_next_time(server, students, lecturer, course, tmp_path):
+    session, _ = start_session(course=course, by=lecturer)
+    state = str(tmp_path / "devices.json")
+    args = ["--url", server, "--code", session.join_code, "--count", "5", "--state", state]
+    out = _simulate(*args, "--duration", "1.5", "--heartbeat", "0.5")
+    assert "Summary: 5/5 devices joined" in out
+    assert "errors: none" in out
+    rows = ConnectedDevice.objects.filter(session=session)
+    assert rows.count() == 5
+    assert {row.device.student_id for row in rows} == {s.pk for s in students}
+    # Ctrl-C or --duration leaves cleanly: the server has marked them gone.
+    assert not rows.filter(is_connected=True).exists()
+    devices = set(Device.objects.values_list("pk", flat=True))
+    assert len(devices) == 5
+    out = _simulate(*args, "--duration", "1")
+    assert "Summary: 5/5 devices joined" in out
+    assert set(Device.objects.values_list("pk", flat=True)) == devices
+    assert ConnectedDevice.objects.filter(session=session).count() == 5
+
+
+@pytest.mark.servers
+@pytest.mark.postgres
+def test_a_wrong_code_reports_invalid_code_and_fails(server, students, lecturer, course, tmp_path):
+    session, _ = start_session(course=course, by=lecturer)
+    wrong = f"{(int(session.join_code) + 1) % 1_000_000:06d}"
+    with pytest.raises(CommandError, match="5 of 5 devices failed: invalid_code=5") as caught:
+        _simulate(
+            "--url",
+            server,
+            "--course",
+            "MATH101",
+            "--code",
+            wrong,
+            "--count",
+            "5",
+            "--state",
+            str(tmp_path / "devices.json"),
+            "--duration",
+            "10",
+        )
+    assert caught.value.returncode == 1
+    assert ConnectedDevice.objects.count() == 0
+    assert Device.objects.filter(name=SIMULATOR_DEVICE_NAME).count() == 5
