@@ -48,3 +48,10 @@ def test_a_post_to_an_unknown_url_from_a_browser_session_is_a_json_404(lecturer)
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(lecturer)
     assert_error(client.post("/api/devices/null/revoke/"), 404, "not_found")
+
+
+def test_json_nested_too_deeply_is_a_400(client_for, course):
+    response = client_for("staff").post(
+        "/api/sessions/", "[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+    assert_error(response, 400, "parse_error")

@@ -87,3 +87,18 @@ def test_generating_the_schema_gives_no_warnings(db, tmp_path):
     # --fail-on-warn turns any endpoint drf-spectacular cannot describe into an error.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
     assert (tmp_path / "s.yml").read_text().startswith("openapi: 3")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("post", "/api/docs/", 405),
+        ("post", "/api/schema/", 405),
+        ("get", "/api/schema/?format=xml", 404),
+    ],
+)
+def test_errors_of_the_schema_and_docs_are_json(db, method, path, status):
+    response = getattr(APIClient(), method)(path)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error", "detail"}

@@ -2,8 +2,9 @@
 
 Schemathesis reads /api/schema/ from the WSGI app, generates requests for every
 operation (valid ones, and invalid ones that the API must refuse with a
-declared 4xx), and sends them with a staff token against seeded data. Ids are
-steered towards the seeded rows so the success paths run, not only the 404s.
+declared 4xx), and sends them with a staff token, then a lecturer's, against
+seeded data. Ids are steered towards the seeded rows so the success paths run,
+not only the 404s.
 """
 
 from datetime import timedelta
@@ -95,17 +96,31 @@ def _steer(values: dict, ids: dict) -> None:
             values[name] = known[len(value) % len(known)]
 
 
-@schema.parametrize()
-@settings(
-    max_examples=25,
+FUZZ = settings(
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_the_api_holds_to_its_schema(case, seeded, staff_user, keep_test_connection):
-    _token, key = create_api_token(user=staff_user, name="fuzz")
+
+
+def _call(case, user, seeded: dict) -> None:
+    _token, key = create_api_token(user=user, name="fuzz")
     for values in (case.path_parameters, case.query, case.body):
         if isinstance(values, dict):
             _steer(values, seeded)
     case.call_and_validate(headers={"Authorization": f"Token {key}"}, checks=CHECKS)
+
+
+@schema.parametrize()
+@FUZZ
+def test_the_api_holds_to_its_schema_for_staff(case, seeded, staff_user, keep_test_connection):
+    _call(case, staff_user, seeded)
+
+
+# A lecturer meets the 403s: another lecturer's course, devices, payments.
+@schema.parametrize()
+@FUZZ
+def test_the_api_holds_to_its_schema_for_a_lecturer(case, seeded, lecturer, keep_test_connection):
+    _call(case, lecturer, seeded)

@@ -122,3 +122,16 @@ def test_only_staff_list_devices(client_for, students, actor, status):
         assert len(response.json()) == 1
     else:
         assert_error(response, status)
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_listing_devices_costs_the_same_queries_for_5_or_50(
+    client_for, students, n, django_assert_num_queries
+):
+    for i in range(n):
+        revoke_device(device=register_device(student=students[0], name=f"old {i}")[0])
+    client = client_for("staff")
+    # Token and its stamp, the student, the devices with their student.
+    with django_assert_num_queries(4):
+        response = client.get(url(students[0].pk))
+    assert len(response.json()) == n
