@@ -40,6 +40,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CreatedByServiceAdmin(admin.ModelAdmin):
+    """Adding calls a service that makes the object and its secret; the secret is shown once.
+
+    Subclasses implement create(request, cleaned_data) -> (obj, message). Later
+    changes save only the fields the change form leaves editable.
+    """
+
+    editable_after_create = ["name"]
+
+    def create(self, request: HttpRequest, cleaned_data: dict) -> tuple[object, str]:
+        raise NotImplementedError
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        obj, secret_message = self.create(request, form.cleaned_data)
+        messages.warning(
+            request,
+            f"{secret_message} Copy it now: it is shown only once and only its hash is kept.",
+        )
+        return obj
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=self.editable_after_create)
+
+    def save_related(self, request, form, formsets, change):
+        # On add, the service saved the object; the form never did.
+        if change:
+            super().save_related(request, form, formsets, change)
+
+
 class EnrollmentInline(admin.TabularInline):
     model = Enrollment
     extra = 0
@@ -127,7 +159,7 @@ class DeviceAddForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(CreatedByServiceAdmin):
     list_display = ["name", "student", "is_active", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "student__student_number", "student__last_name", "public_id"]
@@ -159,27 +191,11 @@ class DeviceAdmin(admin.ModelAdmin):
         # Revoking goes through the action, which frees the device's slot.
         return ["student", "public_id", "is_active", "created_at", "last_used_at", "revoked_at"]
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
+    def create(self, request, cleaned_data):
         device, token = devices.register_device(
-            student=form.cleaned_data["student"], name=form.cleaned_data["name"]
+            student=cleaned_data["student"], name=cleaned_data["name"]
         )
-        messages.warning(
-            request,
-            f"Device token for {device.name}: {token} (device id {device.public_id}). "
-            "Copy it now: it is shown only once and only its hash is kept.",
-        )
-        return device
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["name"])
-
-    def save_related(self, request, form, formsets, change):
-        # On add, the service saved the object; the form never did.
-        if change:
-            super().save_related(request, form, formsets, change)
+        return device, f"Device token for {device.name}: {token} (device id {device.public_id})."
 
     @admin.action(description="Revoke selected devices")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
@@ -327,7 +343,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(CreatedByServiceAdmin):
     list_display = ["name", "user", "prefix", "is_active", "created_at", "last_used_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "prefix", "user__username"]
@@ -350,27 +366,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return []
         return ["user", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
 
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
-        token, key = tokens.create_api_token(
-            user=form.cleaned_data["user"], name=form.cleaned_data["name"]
-        )
-        messages.warning(
-            request,
-            f"API key for {token.name}: {key} "
-            "Copy it now: it is shown only once and only its hash is kept.",
-        )
-        return token
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["name"])
-
-    def save_related(self, request, form, formsets, change):
-        # On add, the service saved the object; the form never did.
-        if change:
-            super().save_related(request, form, formsets, change)
+    def create(self, request, cleaned_data):
+        token, key = tokens.create_api_token(user=cleaned_data["user"], name=cleaned_data["name"])
+        return token, f"API key for {token.name}: {key}"
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
