@@ -6,6 +6,7 @@ otherwise (a laptop without the services) it is skipped with the reason.
 """
 
 import os
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -31,6 +32,35 @@ def test_redis_url() -> str:
 
 
 test_redis_url.__test__ = False  # a helper, not a test
+
+
+def run_at_once(n: int, work) -> list:
+    """Run `work(i)` in `n` threads released together; their results (or exceptions) in order.
+
+    For races the database must decide: each thread has its own connection,
+    closed when it is done so the test database can be dropped.
+    """
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = work(i)
+        except Exception as exc:  # collected and asserted on by the caller
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+run_at_once.__test__ = False
 
 
 @pytest.fixture(autouse=True)

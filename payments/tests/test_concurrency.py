@@ -1,43 +1,20 @@
 """Races the database must decide: run on PostgreSQL with real row locks."""
 
-import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 
 from attendance.models import Student
+from conftest import run_at_once
 from payments import ledger
 from payments.models import Payment, Term
 from payments.selectors import fee_summary
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(n: int, work) -> list:
-    """Run work(i) in n threads released at once; return results or exceptions."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the caller
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -64,7 +41,7 @@ def setup_ledger():
 def test_twenty_concurrent_payments_all_count(setup_ledger):
     user, students, term = setup_ledger
     amounts = [Decimal(f"{i + 1}.{i:02d}") for i in range(20)]
-    results = _race(
+    results = run_at_once(
         20,
         lambda i: ledger.record_payment(
             student=students[0], term=term, amount=amounts[i], method="card", by=user
@@ -80,7 +57,7 @@ def test_twenty_concurrent_payments_all_count(setup_ledger):
 def test_a_concurrent_double_submit_makes_one_payment(setup_ledger):
     user, students, term = setup_ledger
     key = uuid.uuid4()
-    results = _race(
+    results = run_at_once(
         8,
         lambda i: ledger.record_payment(
             student=students[0],
@@ -98,7 +75,7 @@ def test_a_concurrent_double_submit_makes_one_payment(setup_ledger):
 
 def test_a_duplicate_reference_race_makes_one_payment(setup_ledger):
     user, students, term = setup_ledger
-    results = _race(
+    results = run_at_once(
         2,
         lambda i: ledger.record_payment(
             student=students[i],
@@ -128,7 +105,7 @@ def test_concurrent_activations_leave_one_active_term(setup_ledger):
         )
         for i in range(4)
     ]
-    results = _race(4, lambda i: ledger.activate_term(term=others[i]))
+    results = run_at_once(4, lambda i: ledger.activate_term(term=others[i]))
     assert not [
         r for r in results if isinstance(r, Exception) and not isinstance(r, ledger.LedgerError)
     ], results
@@ -140,6 +117,6 @@ def test_concurrent_activations_leave_one_active_term(setup_ledger):
 def test_concurrent_billing_charges_each_student_once(setup_ledger):
     _user, _students, term = setup_ledger
     Student.objects.create(student_number="C9", first_name="New", last_name="Student")
-    results = _race(4, lambda i: ledger.bill_term(term=term))
+    results = run_at_once(4, lambda i: ledger.bill_term(term=term))
     assert sorted(results) == [0, 0, 0, 1]
     assert term.charges.count() == 3
