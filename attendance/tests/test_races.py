@@ -1,6 +1,5 @@
 """Races decided by PostgreSQL: row locks and conditional unique constraints under threads."""
 
-
 import pytest
 
 from attendance.devices import DeviceLimitReached, register_device
