@@ -90,7 +90,7 @@ def _count_bad_code(device: Device) -> None:
 
 def _attach(
     *, device: Device, session: NetworkSession, ip_address: str | None, now: datetime
-) -> ConnectedDevice:
+) -> None:
     """Upsert the (session, device) row: first join sets connected_at, a rejoin keeps it."""
     if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(
         last_used_at=now
@@ -112,7 +112,6 @@ def _attach(
         update_fields=["last_seen_at", "is_connected", "disconnected_at", "ip_address"],
     )
     broadcast.session_counts_changed(session_id=session.pk, course_id=session.course_id)
-    return ConnectedDevice.objects.get(session=session, device=device)
 
 
 def join_by_code(

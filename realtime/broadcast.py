@@ -189,6 +189,7 @@ class CountsPublisher:
         self._lock = threading.Lock()
         self._last_sent: dict[int, float] = {}
         self._pending: dict[int, threading.Timer] = {}
+        self._live: set[threading.Timer] = set()  # waiting or sending
 
     def changed(self, *, session_id: int, course_id: int) -> None:
         with self._lock:
@@ -199,6 +200,7 @@ class CountsPublisher:
                 timer = threading.Timer(wait, self._flush, args=(session_id, course_id))
                 timer.daemon = True
                 self._pending[session_id] = timer
+                self._live.add(timer)
                 timer.start()
                 return
             self._last_sent[session_id] = self.clock()
@@ -209,8 +211,19 @@ class CountsPublisher:
         with self._lock:
             self._last_sent.pop(session_id, None)
             timer = self._pending.pop(session_id, None)
+            if timer is not None:
+                self._live.discard(timer)
         if timer is not None:
             timer.cancel()
+
+    def close(self) -> None:
+        """Drop every waiting send and wait for one in flight (tests, shutdown)."""
+        with self._lock:
+            timers = list(self._live)
+            self._pending.clear()
+        for timer in timers:
+            timer.cancel()
+            timer.join(timeout=SEND_TIMEOUT)
 
     def _flush(self, session_id: int, course_id: int) -> None:
         with self._lock:
@@ -220,6 +233,8 @@ class CountsPublisher:
             self._send(session_id, course_id)
         finally:
             connections.close_all()  # this timer thread's own connection
+            with self._lock:
+                self._live.discard(threading.current_thread())
 
     def _send(self, session_id: int, course_id: int) -> None:
         try:

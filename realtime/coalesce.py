@@ -22,6 +22,7 @@ class LatestWins:
         self._latest: dict[int, dict] = {}
         self._version: dict[int, int] = {}
         self._last_push: dict[int, float] = {}
+        self._last_sent: dict[int, dict] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
 
@@ -33,6 +34,11 @@ class LatestWins:
             if version <= self._version.get(key, -1):
                 return
             self._version[key] = version
+        if _payload(event) == self._last_sent.get(key):
+            # Two readings of an unchanged count (a leading and a trailing send
+            # around one commit): the subscriber already has it.
+            self._latest.pop(key, None)
+            return
         self._latest[key] = event
         if key in self._timers:
             return
@@ -49,6 +55,7 @@ class LatestWins:
         if event is None:
             return
         self._last_push[key] = asyncio.get_running_loop().time()
+        self._last_sent[key] = _payload(event)
         task = asyncio.ensure_future(self.push(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -58,3 +65,7 @@ class LatestWins:
             timer.cancel()
         self._timers.clear()
         self._latest.clear()
+
+
+def _payload(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k != "version"}

@@ -26,9 +26,15 @@ def device(students):
 def test_joining_twice_keeps_one_row_and_the_first_join_time(device, session):
     start = timezone.now()
     presence.join_by_code(device=device, code=session.join_code, ip_address="10.0.0.7", now=start)
-    presence.join_by_code(device=device, code=session.join_code, now=start + timedelta(minutes=5))
+    presence.join_by_code(
+        device=device,
+        code=session.join_code,
+        ip_address="10.0.0.8",
+        now=start + timedelta(minutes=5),
+    )
     [row] = ConnectedDevice.objects.filter(device=device)
     assert row.connected_at == start
+    assert row.ip_address == "10.0.0.8"
     assert row.last_seen_at == start + timedelta(minutes=5)
     device.refresh_from_db()
     assert device.last_used_at == start + timedelta(minutes=5)
@@ -108,3 +114,35 @@ def test_five_wrong_codes_lock_the_device_out_for_a_minute(device, session):
         presence.join_by_code(device=device, code=session.join_code)
     assert refused.value.code == "rate_limited"
     assert not ConnectedDevice.objects.exists()
+
+
+@pytest.mark.redis
+def test_wrong_codes_are_counted_in_redis_for_every_process(device, session, settings):
+    import redis
+
+    from conftest import test_redis_url
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": test_redis_url(),
+            "KEY_PREFIX": "rollcall-test",
+        }
+    }
+    wrong = "000000" if session.join_code != "000000" else "111111"
+    for _ in range(2):
+        with pytest.raises(presence.JoinRefused):
+            presence.join_by_code(device=device, code=wrong)
+    # Another process sees the same counter: it lives in Redis, not in this process.
+    client = redis.Redis.from_url(test_redis_url())
+    [key] = client.keys(f"rollcall-test:*join-bad-codes:{device.public_id}")
+    assert int(client.get(key)) == 2
+    assert 0 < client.ttl(key) <= presence.BAD_CODE_WINDOW_SECONDS
+    client.delete(key)
+
+
+def test_a_join_costs_the_same_few_queries_every_time(device, session, django_assert_num_queries):
+    presence.join_by_code(device=device, code=session.join_code)
+    # Look-up, enrolment, then in a savepoint: touch the device and upsert the row.
+    with django_assert_num_queries(6):
+        presence.join_by_code(device=device, code=session.join_code)

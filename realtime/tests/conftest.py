@@ -26,7 +26,11 @@ def _channel_layer(request, settings, monkeypatch):
         settings.CHANNEL_LAYERS = {"default": redis_channel_layer(test_redis_url(), prefix=prefix)}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    monkeypatch.setattr(broadcast, "counts_publisher", broadcast.CountsPublisher())
+    publisher = broadcast.CountsPublisher()
+    monkeypatch.setattr(broadcast, "counts_publisher", publisher)
+    yield
+    # A trailing count send must not read the database after the test is over.
+    publisher.close()
 
 
 @pytest.fixture

@@ -50,6 +50,24 @@ async def test_a_subscriber_ignores_an_older_reading_that_arrives_late():
     coalescer.close()
 
 
+async def test_a_subscriber_skips_a_reading_equal_to_the_last_one_sent():
+    pushed = []
+
+    async def push(event):
+        pushed.append((event["version"], event["connected"]))
+
+    coalescer = LatestWins(push, interval=0.05)
+    coalescer.offer(1, _event(1, 3))
+    coalescer.offer(1, _event(2, 4))
+    coalescer.offer(1, _event(3, 3))  # back to what the subscriber already shows
+    await asyncio.sleep(0.2)
+    assert pushed == [(1, 3)]
+    coalescer.offer(1, _event(4, 5))
+    await asyncio.sleep(0.2)
+    assert pushed == [(1, 3), (4, 5)]
+    coalescer.close()
+
+
 def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch):
     sent, reads = [], []
     done = threading.Event()

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from attendance.devices import register_device, revoke_device
-from attendance.models import ConnectedDevice, NetworkSession
+from attendance.models import ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session
 from realtime.device import DeviceConsumer
 from realtime.tests.sockets import closed_with, hello, open_device, open_socket
@@ -209,6 +209,21 @@ async def test_it_closes_a_revoked_device_with_4403(ws_app, device_and_token, se
     assert await closed_with(communicator) == 4403
 
 
+async def test_a_revocation_whose_event_was_lost_closes_at_the_next_heartbeat(
+    ws_app, device_and_token, session, settings
+):
+    device, token = device_and_token
+    communicator = await open_device(ws_app, device, token)
+    await _join(communicator, code=session.join_code)
+    # Revoked by another process whose push never arrived: only the database knows.
+    await database_sync_to_async(Device.objects.filter(pk=device.pk).update)(
+        is_active=False, slot=None, revoked_at=timezone.now()
+    )
+    settings.ATTENDANCE_HEARTBEAT_SECONDS = 0
+    await communicator.send_json_to({"type": "ping"})
+    assert await closed_with(communicator) == 4403
+
+
 async def test_a_revoked_device_cannot_say_hello(ws_app, device_and_token):
     device, token = device_and_token
     await database_sync_to_async(revoke_device)(device=device)
@@ -221,3 +236,14 @@ async def hello_and_expect_close(communicator, device, token, code):
         {"type": "hello", "device": str(device.public_id), "token": token}
     )
     assert await closed_with(communicator) == code
+
+
+async def test_it_records_the_ip_address_from_the_scope(ws_app, device_and_token, session):
+    async def from_a_phone(scope, receive, send):
+        return await ws_app({**scope, "client": ("10.1.2.3", 50000)}, receive, send)
+
+    communicator = await open_device(from_a_phone, *device_and_token)
+    await _join(communicator, code=session.join_code)
+    [row] = await _rows(device_and_token[0])
+    assert row.ip_address == "10.1.2.3"
+    await communicator.disconnect()
