@@ -38,7 +38,7 @@ CLOSE_FORBIDDEN = 4403
 REPLY_TIMEOUT = 10.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-# Consecutive failed connection attempts before a device gives up.
+# Consecutive failed attempts (no join in between) before a device gives up.
 MAX_CONNECT_FAILURES = 6
 
 
@@ -279,7 +279,6 @@ async def run_device(
                     client = await DeviceClient.open(url, creds)
             finally:
                 stats.connecting -= 1
-            failures = 0
             if session_id is None:
                 started = time.monotonic()
                 reply = await client.join(code=await code_source(False))
@@ -293,6 +292,11 @@ async def run_device(
             else:
                 started = time.monotonic()
                 reply = await client.join(session=session_id)
+            if session_id is not None and reply.get("code") == "no_active_session":
+                # The session ended while this device was reconnecting.
+                stats.ended["ended_while_away"] += 1
+                await client.ws.close()
+                return "ended"
             if reply.get("type") == "error":
                 stats.errors[reply.get("code", "error")] += 1
                 await client.ws.close()
@@ -303,6 +307,7 @@ async def run_device(
             if session_id is None:
                 stats.join_seconds.append(time.monotonic() - started)
             session_id = reply["session"]
+            failures = 0
             stats.joined.add(creds.device)
             stats.ever_joined.add(creds.device)
             outcome = await _stay(client, heartbeat or client.heartbeat, stats)
@@ -319,6 +324,12 @@ async def run_device(
             if code == CLOSE_ENDED:
                 return "ended"
             if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN}:
+                stats.errors[f"closed_{code}"] += 1
+                return f"closed_{code}"
+            # Only a successful join resets the count: a server that keeps
+            # closing the socket before that must not be retried for ever.
+            failures += 1
+            if failures >= MAX_CONNECT_FAILURES:
                 stats.errors[f"closed_{code}"] += 1
                 return f"closed_{code}"
         except InvalidStatus as exc:
