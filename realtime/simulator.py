@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
+from django.db.models import F
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -28,7 +29,7 @@ from attendance.devices import (
     register_device,
     revoke_device,
 )
-from attendance.models import Device, Student
+from attendance.models import Course, Device, Student
 
 SIMULATOR_DEVICE_NAME = "Simulated device"
 DEVICE_PATH = "/ws/device/"
@@ -96,6 +97,19 @@ def _save_state(path: Path | None, state: dict) -> None:
     with os.fdopen(fd, "w") as fh:
         json.dump(state, fh, indent=1, sort_keys=True)
     tmp.replace(path)
+
+
+def simulated_students(*, course: Course) -> list[Student]:
+    """The course's active students in the order the simulator uses them.
+
+    Students with a login of their own come last: their real phone needs the
+    free device slot more than the simulator does.
+    """
+    return list(
+        Student.objects.filter(enrollments__course=course, is_active=True).order_by(
+            F("user_id").asc(nulls_first=True), "student_number"
+        )
+    )
 
 
 def prepare_devices(

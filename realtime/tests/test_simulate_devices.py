@@ -13,6 +13,7 @@ from realtime.simulator import (
     DeviceCredentials,
     SwarmStats,
     run_swarm,
+    simulated_students,
 )
 from realtime.tests.servers import daphne, free_port
 
@@ -48,6 +49,12 @@ def test_it_rejects_bad_arguments_with_exit_code_2(args, message, students, lect
         _simulate(*args)
     assert caught.value.returncode == 2
     assert Device.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_students_with_their_own_login_are_simulated_last(course, students, student_user):
+    order = [s.student_number for s in simulated_students(course=course)]
+    assert order == ["S00001", "S00002", "S00003", "S00004", "S00000"]
 
 
 @pytest.mark.django_db
