@@ -63,6 +63,30 @@ class CourseAdmin(admin.ModelAdmin):
         return ", ".join(user.get_username() for user in course.lecturers.all())
 
 
+class StudentEnrollmentInline(admin.TabularInline):
+    model = Enrollment
+    extra = 0
+    autocomplete_fields = ["course"]
+    readonly_fields = ["enrolled_at"]
+
+
+class StudentDeviceInline(admin.TabularInline):
+    """The student's devices at a glance; they are added and revoked from the Device admin."""
+
+    model = Device
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["name", "is_active", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
     list_display = ["student_number", "last_name", "first_name", "email", "is_active", "user"]
@@ -71,6 +95,7 @@ class StudentAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "courses"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
+    inlines = [StudentEnrollmentInline, StudentDeviceInline]
 
 
 @admin.register(Enrollment)

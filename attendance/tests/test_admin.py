@@ -253,3 +253,34 @@ def test_each_session_links_to_its_register(admin_client, school):
     response = admin_client.get(link)
     assert response.status_code == 200
     assert response.context["cl"].result_count == 5
+
+
+def test_a_students_page_shows_their_courses_and_devices(admin_client, school, students):
+    html = admin_client.get(url(Student, "change", students[0].pk)).content.decode()
+    assert "MATH101" in html and "phone" in html
+
+
+def test_a_student_is_enrolled_from_their_page(admin_client, students, other_course):
+    student = students[0]
+    data = {
+        "student_number": student.student_number,
+        "first_name": student.first_name,
+        "last_name": student.last_name,
+        "email": "",
+        "is_active": "on",
+        "enrollments-TOTAL_FORMS": "2",
+        "enrollments-INITIAL_FORMS": "1",
+        "enrollments-0-id": student.enrollments.get().pk,
+        "enrollments-0-student": student.pk,
+        "enrollments-0-course": student.enrollments.get().course_id,
+        "enrollments-1-student": student.pk,
+        "enrollments-1-course": other_course.pk,
+        "devices-TOTAL_FORMS": "0",
+        "devices-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url(Student, "change", student.pk), data)
+    assert response.status_code == 302
+    assert set(student.enrollments.values_list("course__code", flat=True)) == {
+        "MATH101",
+        "HIST201",
+    }

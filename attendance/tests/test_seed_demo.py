@@ -74,3 +74,14 @@ def test_the_first_course_has_every_student_and_each_student_one_device():
     assert 0 < Enrollment.objects.filter(course__code="HIST210").count() < 40
     assert Device.objects.filter(is_active=True).count() == 40
     assert Student.objects.filter(devices__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_it_hands_over_to_the_fees_demo_with_its_output(monkeypatch):
+    from payments import demo
+
+    def fake_seed_fees(*, stdout):
+        stdout.write("Demo fees: term and payments.")
+
+    monkeypatch.setattr(demo, "seed_fees", fake_seed_fees)
+    assert seed().count("Demo fees: term and payments.") == 1
