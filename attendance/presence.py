@@ -88,13 +88,16 @@ def _count_bad_code(device: Device) -> None:
 # --- Join, heartbeat, leave -------------------------------------------------------------
 
 
+def _usable(device: Device) -> QuerySet[Device]:
+    """The device, if it may still be used: not revoked, its student active."""
+    return Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True)
+
+
 def _attach(
     *, device: Device, session: NetworkSession, ip_address: str | None, now: datetime
 ) -> None:
     """Upsert the (session, device) row: first join sets connected_at, a rejoin keeps it."""
-    if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(
-        last_used_at=now
-    ):
+    if not _usable(device).update(last_used_at=now):
         raise DeviceRevoked()
     ConnectedDevice.objects.bulk_create(
         [
@@ -179,11 +182,16 @@ def heartbeat(
 ) -> datetime | None:
     """Record that `device` is alive, writing at most once per heartbeat interval.
 
+    Between writes it only reads whether the device is still usable.
+
     Returns the time of the last write (to pass back next time). Raises
     DeviceRevoked when the device may no longer be used.
     """
     now = now or timezone.now()
     if not heartbeat_due(last_written=last_written, now=now):
+        # No write, but one read: a revoked device must not get another pong.
+        if not _usable(device).exists():
+            raise DeviceRevoked()
         return last_written
     with transaction.atomic():
         if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(

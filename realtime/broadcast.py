@@ -68,10 +68,18 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("Could not publish", exc_info=future.exception())
+
+
 def _run(make: Callable[[], Awaitable]) -> None:
     loop = _server_loop
     if loop is not None and loop.is_running() and not _on_loop_thread(loop):
-        asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=SEND_TIMEOUT)
+        # Handed to the loop without waiting: the database thread that
+        # committed must not stall behind the sockets (a burst of joins), and
+        # sends from one thread still reach the loop in order.
+        asyncio.run_coroutine_threadsafe(make(), loop).add_done_callback(_log_failure)
     else:
         async_to_sync(make)()
 

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import broadcast
@@ -57,6 +58,17 @@ class JsonSocket(AsyncWebsocketConsumer):
         self._window_count = 0
         broadcast.remember_server_loop(asyncio.get_running_loop())
         await super().websocket_connect(message)
+
+    async def dispatch(self, message):
+        # channels runs close_old_connections() before every handler, in the
+        # one thread all database work shares: a ping or a count push would
+        # queue behind a burst of joins. These consumers reach the database
+        # only through database_sync_to_async, which closes old connections
+        # itself, so the handler runs at once.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def close_with(self, code: int) -> None:
         if not self.closing:

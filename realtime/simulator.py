@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
+from django.db.models import F
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -28,7 +29,7 @@ from attendance.devices import (
     register_device,
     revoke_device,
 )
-from attendance.models import Device, Student
+from attendance.models import Course, Device, Student
 
 SIMULATOR_DEVICE_NAME = "Simulated device"
 DEVICE_PATH = "/ws/device/"
@@ -38,7 +39,7 @@ CLOSE_FORBIDDEN = 4403
 REPLY_TIMEOUT = 10.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-# Consecutive failed connection attempts before a device gives up.
+# Consecutive failed attempts (no join in between) before a device gives up.
 MAX_CONNECT_FAILURES = 6
 
 
@@ -96,6 +97,19 @@ def _save_state(path: Path | None, state: dict) -> None:
     with os.fdopen(fd, "w") as fh:
         json.dump(state, fh, indent=1, sort_keys=True)
     tmp.replace(path)
+
+
+def simulated_students(*, course: Course) -> list[Student]:
+    """The course's active students in the order the simulator uses them.
+
+    Students with a login of their own come last: their real phone needs the
+    free device slot more than the simulator does.
+    """
+    return list(
+        Student.objects.filter(enrollments__course=course, is_active=True).order_by(
+            F("user_id").asc(nulls_first=True), "student_number"
+        )
+    )
 
 
 def prepare_devices(
@@ -279,7 +293,6 @@ async def run_device(
                     client = await DeviceClient.open(url, creds)
             finally:
                 stats.connecting -= 1
-            failures = 0
             if session_id is None:
                 started = time.monotonic()
                 reply = await client.join(code=await code_source(False))
@@ -293,6 +306,11 @@ async def run_device(
             else:
                 started = time.monotonic()
                 reply = await client.join(session=session_id)
+            if session_id is not None and reply.get("code") == "no_active_session":
+                # The session ended while this device was reconnecting.
+                stats.ended["ended_while_away"] += 1
+                await client.ws.close()
+                return "ended"
             if reply.get("type") == "error":
                 stats.errors[reply.get("code", "error")] += 1
                 await client.ws.close()
@@ -303,6 +321,7 @@ async def run_device(
             if session_id is None:
                 stats.join_seconds.append(time.monotonic() - started)
             session_id = reply["session"]
+            failures = 0
             stats.joined.add(creds.device)
             stats.ever_joined.add(creds.device)
             outcome = await _stay(client, heartbeat or client.heartbeat, stats)
@@ -319,6 +338,12 @@ async def run_device(
             if code == CLOSE_ENDED:
                 return "ended"
             if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN}:
+                stats.errors[f"closed_{code}"] += 1
+                return f"closed_{code}"
+            # Only a successful join resets the count: a server that keeps
+            # closing the socket before that must not be retried for ever.
+            failures += 1
+            if failures >= MAX_CONNECT_FAILURES:
                 stats.errors[f"closed_{code}"] += 1
                 return f"closed_{code}"
         except InvalidStatus as exc:

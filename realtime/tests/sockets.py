@@ -41,9 +41,9 @@ async def next_event(communicator, kind: str, *, timeout: float = 5) -> dict:
             return event
 
 
-async def next_fragment(communicator, marker: str, *, timeout: float = 5) -> str:
-    """The next HTML fragment containing `marker`, skipping others."""
+async def next_fragment(communicator, start: str, *, timeout: float = 5) -> str:
+    """The next HTML fragment that starts with `start`, skipping others."""
     while True:
         html = await communicator.receive_from(timeout=timeout)
-        if marker in html:
+        if html.startswith(start):
             return html

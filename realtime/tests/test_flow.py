@@ -78,7 +78,7 @@ async def test_idle_sockets_on_the_redis_layer_still_get_events_after_30_seconds
     assert (await second.receive_json_from(timeout=5))["type"] == "joined"
     counts = await next_event(watcher, "session.counts")
     assert counts["connected"] == 2
-    assert 'data-count="connected">2<' in await next_fragment(dashboard, 'id="counts-')
+    assert 'data-count="connected">2<' in await next_fragment(dashboard, '<dl class="counts"')
 
     await database_sync_to_async(end_session)(session=session)
     assert (await device.receive_json_from(timeout=5))["status"] == "present"

@@ -1,11 +1,20 @@
+import asyncio
+import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from websockets.asyncio.server import serve
 
 from attendance.models import ConnectedDevice, Device
 from attendance.sessions import start_session
-from realtime.simulator import SIMULATOR_DEVICE_NAME
+from realtime.simulator import (
+    SIMULATOR_DEVICE_NAME,
+    DeviceCredentials,
+    SwarmStats,
+    run_swarm,
+    simulated_students,
+)
 from realtime.tests.servers import daphne, free_port
 
 
@@ -40,6 +49,12 @@ def test_it_rejects_bad_arguments_with_exit_code_2(args, message, students, lect
         _simulate(*args)
     assert caught.value.returncode == 2
     assert Device.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_students_with_their_own_login_are_simulated_last(course, students, student_user):
+    order = [s.student_number for s in simulated_students(course=course)]
+    assert order == ["S00001", "S00002", "S00003", "S00004", "S00000"]
 
 
 @pytest.mark.django_db
@@ -112,3 +127,61 @@ def test_a_wrong_code_reports_invalid_code_and_fails(server, students, lecturer,
     assert caught.value.returncode == 1
     assert ConnectedDevice.objects.count() == 0
     assert Device.objects.filter(name=SIMULATOR_DEVICE_NAME).count() == 5
+
+
+class FakeDeviceServer:
+    """Speaks the device protocol; drops the first connection right after its join."""
+
+    def __init__(self, *, then: str = "end"):
+        self.joins: list[dict] = []
+        self.then = then
+
+    async def handler(self, ws):
+        hello = json.loads(await ws.recv())
+        await ws.send(json.dumps({"type": "welcome", "device": hello["device"], "heartbeat": 20}))
+        join = json.loads(await ws.recv())
+        self.joins.append(join)
+        if len(self.joins) > 1 and self.then == "gone":
+            await ws.send(json.dumps({"type": "error", "code": "no_active_session"}))
+            return
+        await ws.send(json.dumps({"type": "joined", "session": 7, "course": "MATH101"}))
+        if len(self.joins) == 1:
+            await ws.close(1011)  # the server went away
+            return
+        await ws.send(json.dumps({"type": "session.ended", "session": 7, "status": "present"}))
+        await ws.close(4000)
+
+
+async def _swarm_against(fake: FakeDeviceServer) -> SwarmStats:
+    async def code_source(refresh: bool) -> str:
+        return "123456"
+
+    async with serve(fake.handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        return await run_swarm(
+            [DeviceCredentials(device="d-1", token="t", student="S00000")],
+            url=f"ws://127.0.0.1:{port}/ws/device/",
+            code_source=code_source,
+            concurrency=1,
+            heartbeat=None,
+            duration=15,
+            stop=asyncio.Event(),
+        )
+
+
+async def test_a_device_that_reconnects_reattaches_by_session_id_not_by_code():
+    fake = FakeDeviceServer()
+    stats = await _swarm_against(fake)
+    assert fake.joins == [{"type": "join", "code": "123456"}, {"type": "join", "session": 7}]
+    assert stats.reconnects == 1
+    assert stats.ended == {"present": 1}
+    assert not stats.errors
+    assert stats.ever_joined == {"d-1"}
+
+
+async def test_a_session_that_ended_while_reconnecting_counts_as_ended_not_failed():
+    fake = FakeDeviceServer(then="gone")
+    stats = await _swarm_against(fake)
+    assert fake.joins[1] == {"type": "join", "session": 7}
+    assert stats.ended == {"ended_while_away": 1}
+    assert not stats.errors

@@ -22,13 +22,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from attendance.models import Course, NetworkSession, Student
+from attendance.models import Course, NetworkSession
 from realtime.simulator import (
     SimulatorError,
     device_socket_url,
     percentile,
     prepare_devices,
     run_swarm,
+    simulated_students,
 )
 
 DEFAULT_STATE = Path(settings.BASE_DIR) / ".simulate_devices.json"
@@ -84,11 +85,7 @@ class Command(BaseCommand):
 
         course, session = self._course_and_session(code, options["course"])
         join_code = code or session.join_code
-        students = list(
-            Student.objects.filter(enrollments__course=course, is_active=True).order_by(
-                "student_number"
-            )
-        )
+        students = simulated_students(course=course)
         if count > len(students):
             raise _bad(
                 f"--count {count}: {course.code} has only {len(students)} active enrolled "
