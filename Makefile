@@ -21,8 +21,11 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# The embedded default: SQLite, the in-memory channel layer, and the sweeper
+# in a thread of the server process (config/asgi.py starts it), so expired
+# sessions end and their registers are written with no extra command.
 run: seed
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops). Demo logins are listed above."
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 # Debian's Chromium drives the browser tests; install it if it is missing.
@@ -32,9 +35,14 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# pytest exits 5 when it collected no tests: a selection that matches nothing
+# is a broken run, not a green one, so it fails with a message.
 test: install chromium
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests (exit 5): check PYTEST_ARGS" >&2; fi; \
+	  exit $$status
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -88,8 +88,13 @@ class Device(models.Model):
                 condition=Q(is_active=True),
                 name="one_active_device_per_slot",
             ),
+            # slot__isnull=False is spelled out: on PostgreSQL "NULL >= 1" is
+            # unknown, and a CHECK that is unknown passes.
             models.CheckConstraint(
-                condition=(Q(is_active=True, slot__gte=1) | Q(is_active=False, slot__isnull=True)),
+                condition=(
+                    Q(is_active=True, slot__isnull=False, slot__gte=1)
+                    | Q(is_active=False, slot__isnull=True)
+                ),
                 name="active_device_has_slot",
             ),
         ]

@@ -124,3 +124,18 @@ def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:
 
 def dashboard_cards(user: AbstractBaseUser) -> list[CourseCard]:
     return course_cards(courses=courses_for_user(user))
+
+
+def sessions_for_user(user: AbstractBaseUser) -> QuerySet[NetworkSession]:
+    """Sessions of the user's courses, newest first, with their register totals."""
+    return (
+        NetworkSession.objects.filter(course__in=courses_for_user(user))
+        .select_related("course", "started_by")
+        .annotate(
+            present=Count("records", filter=Q(records__status="present")),
+            late=Count("records", filter=Q(records__status="late")),
+            absent=Count("records", filter=Q(records__status="absent")),
+            excused=Count("records", filter=Q(records__status="excused")),
+        )
+        .order_by("-started_at", "-pk")
+    )

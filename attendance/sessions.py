@@ -103,9 +103,9 @@ def start_session(
             # code collided with one taken meanwhile; look again and retry.
             continue
         # Yesterday's class left running is closed, with its register.
-        for stale in NetworkSession.objects.filter(course=course, is_active=True).exclude(
-            pk=session.pk
-        ):
+        for stale in NetworkSession.objects.filter(
+            course=course, is_active=True, date__lt=today
+        ).order_by("started_at"):
             end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
         return session, True
     raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
@@ -203,6 +203,13 @@ def end_session(
             locked.end_reason = reason
             locked.ended_by = by if by is not None and by.is_authenticated else None
             locked.save(update_fields=["is_active", "ended_at", "end_reason", "ended_by"])
+            # Older sessions of this course still open are stale duplicates:
+            # they end too, with their registers. Never a newer one: a class
+            # started after this one is not this one's leftover.
+            for stale in NetworkSession.objects.filter(
+                course_id=locked.course_id, is_active=True, started_at__lt=locked.started_at
+            ).exclude(pk=locked.pk):
+                end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
             result = _result_from_records(locked)
             statuses = dict(
                 AttendanceRecord.objects.filter(
@@ -219,13 +226,13 @@ def end_session(
                 result.absent,
             )
     session.is_active, session.ended_at, session.end_reason = False, result.ended_at, result.reason
-    # Any older session of this course still open is a stale duplicate: close
-    # it too, with its register.
-    for stale in NetworkSession.objects.filter(
-        course_id=result.course_id, is_active=True, date__lte=locked.date
-    ):
-        end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
     return result
+
+
+def _ended_by_this_call(result: EndResult, *, reason: str, now: datetime) -> bool:
+    # Another sweeper (or the lecturer) may have ended the session between our
+    # listing and our end_session; its idempotent answer is not our work.
+    return result.reason == reason and result.ended_at == now
 
 
 def expired_sessions(*, hours: int, now: datetime) -> list[NetworkSession]:
@@ -250,7 +257,9 @@ def cleanup_expired_sessions(
         result.devices_disconnected = presence.silent_devices(now=now).count()
         return result
     for session in result.sessions:
-        result.ended.append(end_session(session=session, reason=EndReason.EXPIRED, now=now))
+        ended = end_session(session=session, reason=EndReason.EXPIRED, now=now)
+        if _ended_by_this_call(ended, reason=EndReason.EXPIRED, now=now):
+            result.ended.append(ended)
     result.devices_disconnected = presence.sweep_silent_devices(now=now)
     return result
 
@@ -268,31 +277,39 @@ def end_all_active_sessions(
     result = CleanupResult(dry_run=dry_run, sessions=sessions)
     if not dry_run:
         for session in sessions:
-            result.ended.append(
-                end_session(session=session, by=by, reason=EndReason.FORCED, now=now)
-            )
+            ended = end_session(session=session, by=by, reason=EndReason.FORCED, now=now)
+            if _ended_by_this_call(ended, reason=EndReason.FORCED, now=now):
+                result.ended.append(ended)
     return result
 
 
-def refresh_active_sessions(*, now: datetime | None = None) -> dict[str, int]:
-    """Keep one active session per course (the newest), end expired ones; return counts."""
+def supersede_duplicate_sessions(*, now: datetime | None = None) -> list[EndResult]:
+    """End every active session but the newest of its course, each with its register."""
     now = now or timezone.now()
-    superseded = 0
-    keep: set[int] = set()
+    newest: set[int] = set()
     duplicates = []
     for session in NetworkSession.objects.filter(is_active=True).order_by(
         "course_id", "-date", "-started_at"
     ):
-        if session.course_id in keep:
+        if session.course_id in newest:
             duplicates.append(session)
         else:
-            keep.add(session.course_id)
-    for session in duplicates:
-        end_session(session=session, reason=EndReason.SUPERSEDED, now=now)
-        superseded += 1
-    cleanup = cleanup_expired_sessions(now=now)
+            newest.add(session.course_id)
+    results = [
+        end_session(session=session, reason=EndReason.SUPERSEDED, now=now) for session in duplicates
+    ]
+    return [r for r in results if _ended_by_this_call(r, reason=EndReason.SUPERSEDED, now=now)]
+
+
+def refresh_active_sessions(
+    *, now: datetime | None = None, hours: int | None = None
+) -> dict[str, int]:
+    """Keep one active session per course (the newest), end expired ones; return counts."""
+    now = now or timezone.now()
+    superseded = supersede_duplicate_sessions(now=now)
+    cleanup = cleanup_expired_sessions(hours=hours, now=now)
     return {
         "expired": len(cleanup.ended),
-        "superseded": superseded,
+        "superseded": len(superseded),
         "active": NetworkSession.objects.filter(is_active=True).count(),
     }

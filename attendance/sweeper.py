@@ -1,4 +1,4 @@
-"""The periodic sweep: expire old sessions, supersede duplicates, drop silent devices.
+"""The periodic sweep: supersede duplicates, expire old sessions, drop silent devices.
 
 Production runs it as its own process (`manage.py cleanup_sessions --loop`);
 the embedded demo runs it in a daemon thread of the server process, started
@@ -7,20 +7,54 @@ from config/asgi.py, so nobody has to remember a command.
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections
 
-from attendance.sessions import refresh_active_sessions
+from attendance.sessions import (
+    CleanupResult,
+    EndResult,
+    cleanup_expired_sessions,
+    supersede_duplicate_sessions,
+)
 
 logger = logging.getLogger("rollcall.sweeper")
 
 
-def sweep_once() -> dict[str, int]:
-    """One sweep; safe to run from several processes at once."""
+@dataclass(frozen=True)
+class SweepResult:
+    superseded: list[EndResult]
+    cleanup: CleanupResult
+
+    @property
+    def sessions_ended(self) -> int:
+        return len(self.superseded) + len(self.cleanup.ended)
+
+    @property
+    def records_written(self) -> int:
+        return sum(r.records for r in self.superseded) + self.cleanup.records_written
+
+    @property
+    def had_work(self) -> bool:
+        return bool(self.sessions_ended or self.cleanup.devices_disconnected)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "superseded": len(self.superseded),
+            "expired": len(self.cleanup.ended),
+            "records": self.records_written,
+            "devices_disconnected": self.cleanup.devices_disconnected,
+        }
+
+
+def sweep_once(*, hours: int | None = None) -> SweepResult:
+    """One sweep; safe to run from several processes at once (end_session locks the row)."""
     close_old_connections()
     try:
-        return refresh_active_sessions()
+        superseded = supersede_duplicate_sessions()
+        cleanup = cleanup_expired_sessions(hours=hours)
+        return SweepResult(superseded=superseded, cleanup=cleanup)
     finally:
         close_old_connections()
 
@@ -30,9 +64,9 @@ def run_until(stop: threading.Event, *, interval: float) -> int:
     sweeps = 0
     while not stop.is_set():
         try:
-            counts = sweep_once()
-            if counts["expired"] or counts["superseded"]:
-                logger.info("Sweep: %s", counts)
+            result = sweep_once()
+            if result.had_work:
+                logger.info("Sweep: %s", result.counts())
         except Exception:
             logger.exception("Sweep failed; trying again in %s s", interval)
         sweeps += 1

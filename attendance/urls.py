@@ -10,4 +10,17 @@ urlpatterns = [
     path("courses/<int:course_id>/start/", views.session_start, name="session-start"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session-end"),
     path("sessions/refresh/", views.sessions_refresh, name="sessions-refresh"),
+    path("sessions/", views.session_list, name="session-list"),
+    path("courses/<int:course_id>/register/", views.course_register, name="course-register"),
+    path(
+        "courses/<int:course_id>/register.csv",
+        views.course_register_csv,
+        name="course-register-csv",
+    ),
+    path("sessions/<int:session_id>/", views.session_detail, name="session-detail"),
+    path(
+        "sessions/<int:session_id>/records/<int:record_id>/mark/",
+        views.record_mark,
+        name="record-mark",
+    ),
 ]

@@ -1,12 +1,16 @@
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from attendance import sessions
-from attendance.models import Course, NetworkSession
+from attendance import registers, reports, selectors, sessions
+from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession
 from attendance.selectors import course_cards, courses_for_user, dashboard_cards
 
 
@@ -97,3 +101,101 @@ def sessions_refresh(request: HttpRequest) -> HttpResponse:
         f"{counts['active']} active.",
     )
     return redirect("dashboard")
+
+
+# --- session list and register ------------------------------------------------------------
+
+SESSIONS_PER_PAGE = 25
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.sessions_for_user(request.user), SESSIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "attendance/session_list.html", {"page": page})
+
+
+@login_required
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _get_session_for_user(request, session_id)
+    records = session.records.select_related("student").order_by(
+        "student__last_name", "student__first_name"
+    )
+    changes = (
+        AttendanceChange.objects.filter(record__session=session)
+        .select_related("record__student", "changed_by")
+        .order_by("-changed_at")
+    )
+    return render(
+        request,
+        "attendance/session_detail.html",
+        {
+            "session": session,
+            "records": records,
+            "changes": changes,
+            "statuses": AttendanceRecord.Status.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def record_mark(request: HttpRequest, session_id: int, record_id: int) -> HttpResponse:
+    session = _get_session_for_user(request, session_id)
+    record = get_object_or_404(
+        AttendanceRecord.objects.select_related("student"), pk=record_id, session=session
+    )
+    try:
+        registers.mark_attendance(
+            record=record,
+            status=request.POST.get("status", ""),
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except registers.InvalidMark as exc:
+        messages.error(request, f"{record.student.full_name}: {exc}")
+    else:
+        messages.success(
+            request, f"{record.student.full_name} is now {record.get_status_display().lower()}."
+        )
+    return redirect("session-detail", session_id=session.pk)
+
+
+# --- course register and report ---------------------------------------------------------------
+
+
+@login_required
+def course_register(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _get_course_for_user(request, course_id)
+    register = reports.course_register(course=course)
+    return render(
+        request,
+        "attendance/course_register.html",
+        {"register": register, "statuses": AttendanceRecord.Status},
+    )
+
+
+@login_required
+def course_register_csv(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _get_course_for_user(request, course_id)
+    register = reports.course_register(course=course)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="register-{course.code}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["Student number", "Name"]
+        + [
+            timezone.localtime(c.session.started_at).strftime("%Y-%m-%d %H:%M")
+            for c in register.columns
+        ]
+        + ["Present", "Late", "Absent", "Excused", "Attendance %"]
+    )
+    for row in register.rows:
+        writer.writerow(
+            [reports.csv_safe(row.student.student_number), reports.csv_safe(row.student.full_name)]
+            + row.statuses
+            + [row.totals[s] for s in ("present", "late", "absent", "excused")]
+            + ["" if row.rate is None else round(row.rate * 100)]
+        )
+    return response

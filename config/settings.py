@@ -6,6 +6,7 @@ DEBUG=0 select production. See README.md for the full table.
 """
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -140,6 +141,10 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
     }
 
 
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://."
+    )
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL, prefix=CHANNEL_LAYER_PREFIX)}
     CACHES = {
@@ -179,6 +184,12 @@ USE_I18N = True
 USE_TZ = True  # timestamps are stored in UTC
 # The school's own zone: a session's date is the local date here.
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as 'Africa/Lagos'."
+    ) from None
 
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -3,34 +3,204 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from attendance.devices import register_device
-from attendance.models import AttendanceRecord, ConnectedDevice, NetworkSession
+from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session, start_session
+from attendance.tests.builders import join
+
+pytestmark = pytest.mark.django_db
 
 
-def _join(session, student, at):
-    device, _ = register_device(student=student, name="phone")
-    return ConnectedDevice.objects.create(
-        session=session, device=device, connected_at=at, last_seen_at=at
+@pytest.fixture
+def started(course, students, lecturer):
+    now = timezone.now().replace(microsecond=0)
+    session, created = start_session(course=course, by=lecturer, now=now)
+    assert created
+    return session
+
+
+def statuses(session) -> dict[int, str]:
+    return dict(
+        AttendanceRecord.objects.filter(session=session).values_list("student_id", "status")
     )
 
 
-@pytest.mark.django_db
-def test_it_writes_present_late_and_absent(course, students, lecturer):
+def test_it_writes_present_late_and_absent(started, students, lecturer):
+    now = started.started_at
+    join(started, students[0], now + timedelta(minutes=2))
+    join(started, students[1], now + timedelta(minutes=11))
+    result = end_session(session=started, by=lecturer, now=now + timedelta(minutes=50))
+    assert (result.present, result.late, result.absent, result.excused) == (1, 1, 3, 0)
+    started.refresh_from_db()
+    assert not started.is_active and started.end_reason == "ended"
+    assert started.ended_by == lecturer
+    assert started.ended_at == now + timedelta(minutes=50)
+    marks = statuses(started)
+    assert marks[students[0].pk] == "present"
+    assert marks[students[1].pk] == "late"
+    assert [marks[s.pk] for s in students[2:]] == ["absent"] * 3
+
+
+def test_a_join_exactly_at_the_threshold_is_present_and_just_after_is_late(
+    started, students, settings
+):
+    settings.ATTENDANCE_LATE_AFTER_MINUTES = 10
+    threshold = started.started_at + timedelta(minutes=10)
+    join(started, students[0], threshold)
+    join(started, students[1], threshold + timedelta(microseconds=1))
+    join(started, students[2], threshold + timedelta(seconds=1))
+    end_session(session=started, now=threshold + timedelta(minutes=30))
+    marks = statuses(started)
+    assert marks[students[0].pk] == "present"
+    assert marks[students[1].pk] == "late"
+    assert marks[students[2].pk] == "late"
+
+
+def test_the_late_threshold_comes_from_the_setting(started, students, settings):
+    settings.ATTENDANCE_LATE_AFTER_MINUTES = 30
+    join(started, students[0], started.started_at + timedelta(minutes=20))
+    end_session(session=started, now=started.started_at + timedelta(minutes=40))
+    assert statuses(started)[students[0].pk] == "present"
+
+
+def test_a_student_with_two_devices_counts_once_from_the_first_join(started, students):
+    join(started, students[0], started.started_at + timedelta(minutes=15))
+    join(started, students[0], started.started_at + timedelta(minutes=1))
+    result = end_session(session=started, now=started.started_at + timedelta(minutes=40))
+    assert result.present == 1 and result.records == 5
+    record = AttendanceRecord.objects.get(session=started, student=students[0])
+    assert record.first_seen == started.started_at + timedelta(minutes=1)
+
+
+def test_inactive_students_get_no_record(started, students):
+    students[4].is_active = False
+    students[4].save()
+    result = end_session(session=started)
+    assert result.records == 4
+    assert students[4].pk not in statuses(started)
+
+
+def test_records_written_by_hand_before_the_end_are_kept(started, students):
     now = timezone.now()
-    session, created = start_session(course=course, by=lecturer, now=now)
-    assert created
-    _join(session, students[0], now + timedelta(minutes=2))
-    _join(session, students[1], now + timedelta(minutes=11))
-    result = end_session(session=session, by=lecturer, now=now + timedelta(minutes=50))
-    assert (result.present, result.late, result.absent) == (1, 1, 3)
-    session.refresh_from_db()
-    assert not session.is_active and session.end_reason == "ended"
-    statuses = dict(AttendanceRecord.objects.values_list("student_id", "status"))
-    assert statuses[students[0].pk] == "present"
-    assert statuses[students[1].pk] == "late"
-    assert not ConnectedDevice.objects.filter(is_connected=True).exists()
-    again = end_session(session=session, by=lecturer)
-    assert again == result
-    assert AttendanceRecord.objects.count() == 5
-    assert NetworkSession.objects.count() == 1
+    AttendanceRecord.objects.create(
+        session=started,
+        student=students[0],
+        status="excused",
+        source="manual",
+        created_at=now,
+        updated_at=now,
+    )
+    join(started, students[0], started.started_at + timedelta(minutes=1))
+    result = end_session(session=started)
+    assert result.excused == 1 and result.records == 5
+    record = AttendanceRecord.objects.get(session=started, student=students[0])
+    assert (record.status, record.source) == ("excused", "manual")
+
+
+def test_it_disconnects_every_device(started, students):
+    connections = [join(started, s, started.started_at) for s in students[:3]]
+    end_at = started.started_at + timedelta(minutes=45)
+    end_session(session=started, now=end_at)
+    for connection in connections:
+        connection.refresh_from_db()
+        assert not connection.is_connected
+        assert connection.disconnected_at == end_at
+
+
+def test_ending_again_returns_the_same_result_and_writes_nothing(started, students, lecturer):
+    join(started, students[0], started.started_at)
+    first = end_session(session=started, by=lecturer)
+    written = list(AttendanceRecord.objects.values_list("pk", "status", "updated_at"))
+    again = end_session(session=started, by=None, reason="forced")
+    assert again == first
+    assert list(AttendanceRecord.objects.values_list("pk", "status", "updated_at")) == written
+    started.refresh_from_db()
+    assert started.end_reason == "ended" and started.ended_by == lecturer
+
+
+def test_an_unknown_reason_is_refused_and_changes_nothing(started):
+    with pytest.raises(ValueError, match="Unknown end reason"):
+        end_session(session=started, reason="bored")
+    started.refresh_from_db()
+    assert started.is_active
+    assert not AttendanceRecord.objects.exists()
+
+
+def test_it_supersedes_an_older_stale_session_of_the_course_with_its_register(
+    course, students, lecturer
+):
+    yesterday = timezone.now() - timedelta(days=1)
+    stale = NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(yesterday),
+        started_at=yesterday,
+        join_code="111111",
+        code_rotated_at=yesterday,
+    )
+    join(stale, students[0], yesterday + timedelta(minutes=1))
+    today = NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(),
+        started_at=timezone.now(),
+        join_code="222222",
+        code_rotated_at=timezone.now(),
+    )
+    end_session(session=today)
+    stale.refresh_from_db()
+    assert not stale.is_active and stale.end_reason == "superseded"
+    assert statuses(stale)[students[0].pk] == "present"
+    assert len(statuses(stale)) == 5
+
+
+def test_ending_an_old_session_never_ends_a_newer_one(course, students):
+    yesterday = timezone.now() - timedelta(days=1)
+    old = NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(yesterday),
+        started_at=yesterday,
+        join_code="111111",
+        code_rotated_at=yesterday,
+    )
+    newer, _ = start_session(course=course, by=None)
+    # start_session already superseded the old one; a late "end" of it must
+    # leave today's class running.
+    old.refresh_from_db()
+    assert old.end_reason == "superseded"
+    end_session(session=old)
+    newer.refresh_from_db()
+    assert newer.is_active
+
+
+@pytest.mark.parametrize("class_size", [5, 500])
+def test_its_query_count_does_not_grow_with_the_class(
+    course, make_students, class_size, django_assert_num_queries
+):
+    students = make_students(class_size, course=course)
+    session, _ = start_session(course=course, by=None)
+    devices = Device.objects.bulk_create(
+        Device(student=s, name="phone", token_hash="x" * 64, slot=1) for s in students
+    )
+    at = session.started_at
+    ConnectedDevice.objects.bulk_create(
+        ConnectedDevice(session=session, device=d, connected_at=at, last_seen_at=at)
+        for d in devices[::2]
+    )
+    with django_assert_num_queries(9):
+        result = end_session(session=session)
+    assert result.records == class_size
+    assert result.present == len(devices[::2])
+
+
+def test_it_announces_the_end_once_with_each_students_status(started, students, monkeypatch):
+    from realtime import broadcast
+
+    announced = []
+    monkeypatch.setattr(
+        broadcast, "session_ended", lambda **kwargs: announced.append(kwargs), raising=True
+    )
+    join(started, students[0], started.started_at)
+    join(started, students[1], started.started_at + timedelta(minutes=20))
+    result = end_session(session=started, now=started.started_at + timedelta(minutes=30))
+    end_session(session=started)
+    assert announced == [
+        {"result": result, "statuses": {students[0].pk: "present", students[1].pk: "late"}}
+    ]

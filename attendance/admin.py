@@ -1,0 +1,380 @@
+"""Django admin for the school roster, sessions, devices and registers.
+
+State changes go through the service modules (end_session, register_device,
+revoke_device, mark_attendance, create_api_token), as everywhere else; the
+admin only lists, filters and calls them.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from attendance import devices, registers, sessions, tokens
+from attendance.models import (
+    ApiToken,
+    AttendanceChange,
+    AttendanceRecord,
+    ConnectedDevice,
+    Course,
+    Device,
+    Enrollment,
+    NetworkSession,
+    Student,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable only: history and presence are written by the services, never by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EnrollmentInline(admin.TabularInline):
+    model = Enrollment
+    extra = 0
+    autocomplete_fields = ["student"]
+    readonly_fields = ["enrolled_at"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "lecturer_names"]
+    search_fields = ["code", "title"]
+    list_filter = ["lecturers"]
+    filter_horizontal = ["lecturers"]
+    inlines = [EnrollmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lecturers")
+
+    @admin.display(description="Lecturers")
+    def lecturer_names(self, course: Course) -> str:
+        return ", ".join(user.get_username() for user in course.lecturers.all())
+
+
+class StudentEnrollmentInline(admin.TabularInline):
+    model = Enrollment
+    extra = 0
+    autocomplete_fields = ["course"]
+    readonly_fields = ["enrolled_at"]
+
+
+class StudentDeviceInline(admin.TabularInline):
+    """The student's devices at a glance; they are added and revoked from the Device admin."""
+
+    model = Device
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["name", "is_active", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ["student_number", "last_name", "first_name", "email", "is_active", "user"]
+    list_display_links = ["student_number", "last_name"]
+    search_fields = ["student_number", "first_name", "last_name", "email"]
+    list_filter = ["is_active", "courses"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    inlines = [StudentEnrollmentInline, StudentDeviceInline]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["student", "course", "enrolled_at"]
+    list_filter = ["course"]
+    search_fields = ["student__student_number", "student__last_name", "course__code"]
+    list_select_related = ["student", "course"]
+    autocomplete_fields = ["student", "course"]
+
+
+# --- devices ------------------------------------------------------------------------
+
+
+class DeviceAddForm(forms.ModelForm):
+    class Meta:
+        model = Device
+        fields = ["student", "name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        student = cleaned.get("student")
+        limit = settings.ATTENDANCE_MAX_DEVICES_PER_STUDENT
+        if student and student.devices.filter(is_active=True).count() >= limit:
+            raise forms.ValidationError(
+                f"{student.full_name} already has {limit} active devices; revoke one first."
+            )
+        return cleaned
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["name", "student", "is_active", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "student__student_number", "student__last_name", "public_id"]
+    list_select_related = ["student"]
+    autocomplete_fields = ["student"]
+    actions = ["revoke_selected"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = DeviceAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["student", "name"]
+        return [
+            "student",
+            "name",
+            "public_id",
+            "is_active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Revoking goes through the action, which frees the device's slot.
+        return ["student", "public_id", "is_active", "created_at", "last_used_at", "revoked_at"]
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        device, token = devices.register_device(
+            student=form.cleaned_data["student"], name=form.cleaned_data["name"]
+        )
+        messages.warning(
+            request,
+            f"Device token for {device.name}: {token} (device id {device.public_id}). "
+            "Copy it now: it is shown only once and only its hash is kept.",
+        )
+        return device
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+
+    def save_related(self, request, form, formsets, change):
+        # On add, the service saved the object; the form never did.
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Revoke selected devices")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        revoked = sum(devices.revoke_device(device=device) for device in queryset)
+        skipped = queryset.count() - revoked
+        self.message_user(
+            request,
+            f"Revoked {revoked} device(s)" + (f"; {skipped} already revoked." if skipped else "."),
+            messages.SUCCESS,
+        )
+
+
+# --- sessions and presence ---------------------------------------------------------------
+
+
+@admin.register(NetworkSession)
+class NetworkSessionAdmin(admin.ModelAdmin):
+    list_display = [
+        "course",
+        "date",
+        "started_at",
+        "ended_at",
+        "is_active",
+        "end_reason",
+        "started_by",
+        "register",
+    ]
+    list_filter = ["is_active", "end_reason", "date", "course"]
+    search_fields = ["course__code", "course__title"]
+    date_hierarchy = "date"
+    list_select_related = ["course", "started_by"]
+    actions = ["end_selected"]
+
+    def has_add_permission(self, request):
+        # A session is started from the dashboard or the API, through start_session.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description="Register")
+    def register(self, session: NetworkSession) -> str:
+        url = reverse("admin:attendance_attendancerecord_changelist")
+        return format_html('<a href="{}?session__id__exact={}">records</a>', url, session.pk)
+
+    @admin.action(description="End selected sessions")
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[NetworkSession]) -> None:
+        active = list(queryset.filter(is_active=True))
+        results = [sessions.end_session(session=s, by=request.user) for s in active]
+        already = queryset.count() - len(active)
+        records = sum(r.records for r in results)
+        self.message_user(
+            request,
+            f"Ended {len(results)} session(s), wrote {records} attendance record(s)"
+            + (f"; {already} were already ended." if already else "."),
+            messages.SUCCESS,
+        )
+
+
+@admin.register(ConnectedDevice)
+class ConnectedDeviceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "device",
+        "session",
+        "is_connected",
+        "connected_at",
+        "last_seen_at",
+        "disconnected_at",
+        "ip_address",
+    ]
+    list_filter = ["is_connected", "session__course"]
+    search_fields = ["device__student__student_number", "device__name", "session__course__code"]
+    list_select_related = ["device__student", "session__course"]
+
+
+# --- registers -------------------------------------------------------------------------------
+
+
+class AttendanceChangeInline(admin.TabularInline):
+    model = AttendanceChange
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "changed_by", "from_status", "to_status", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttendanceRecordForm(forms.ModelForm):
+    reason = forms.CharField(
+        max_length=500, help_text="Why the status changes; kept in the audit trail."
+    )
+
+    class Meta:
+        model = AttendanceRecord
+        fields = ["status"]
+
+
+@admin.register(AttendanceRecord)
+class AttendanceRecordAdmin(admin.ModelAdmin):
+    form = AttendanceRecordForm
+    list_display = ["student", "session", "status", "source", "first_seen", "last_seen"]
+    list_filter = ["status", "source", "session__course"]
+    search_fields = ["student__student_number", "student__last_name", "session__course__code"]
+    list_select_related = ["student", "session__course"]
+    readonly_fields = ["session", "student", "source", "first_seen", "last_seen", "updated_at"]
+    fields = ["session", "student", "status", "reason", "source", "first_seen", "last_seen"]
+    inlines = [AttendanceChangeInline]
+
+    def has_add_permission(self, request):
+        # Records are written by end_session; a register is corrected, not invented.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        registers.mark_attendance(
+            record=obj,
+            status=form.cleaned_data["status"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+
+
+@admin.register(AttendanceChange)
+class AttendanceChangeAdmin(ReadOnlyAdmin):
+    list_display = ["record", "from_status", "to_status", "changed_by", "changed_at", "reason"]
+    list_filter = ["to_status", "record__session__course"]
+    search_fields = ["record__student__student_number", "reason"]
+    list_select_related = ["record__student", "record__session__course", "changed_by"]
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke_selected"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        token, key = tokens.create_api_token(
+            user=form.cleaned_data["user"], name=form.cleaned_data["name"]
+        )
+        messages.warning(
+            request,
+            f"API key for {token.name}: {key} "
+            "Copy it now: it is shown only once and only its hash is kept.",
+        )
+        return token
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+
+    def save_related(self, request, form, formsets, change):
+        # On add, the service saved the object; the form never did.
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        active = list(queryset.filter(is_active=True))
+        for token in active:
+            tokens.revoke_api_token(token=token)
+        self.message_user(request, f"Revoked {len(active)} token(s).", messages.SUCCESS)

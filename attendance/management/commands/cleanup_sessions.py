@@ -1,0 +1,166 @@
+"""End expired class sessions (keeping their registers), once or as the sweeper loop."""
+
+import argparse
+import signal
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from attendance.models import NetworkSession
+from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
+from attendance.sweeper import sweep_once
+
+
+def hours_argument(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of hours") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{raw!r}: hours must be 0 or more")
+    return value
+
+
+def interval_argument(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{raw!r}: the interval must be between 0 and 86400 s")
+    return value
+
+
+def _age(session: NetworkSession, now: datetime) -> str:
+    minutes = int((now - session.started_at).total_seconds() // 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+class Command(BaseCommand):
+    help = (
+        "End active class sessions older than --hours (default ATTENDANCE_SESSION_MAX_HOURS), "
+        "writing their registers. --force ends every active session; --loop keeps sweeping."
+    )
+
+    shutdown = False
+    stopped_by = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List what would end; change nothing."
+        )
+        parser.add_argument(
+            "--hours",
+            type=hours_argument,
+            default=None,
+            help="End sessions started more than this many hours ago.",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="End every active session now (end of day)."
+        )
+        parser.add_argument(
+            "--loop", action="store_true", help="Keep sweeping until SIGTERM or SIGINT."
+        )
+        parser.add_argument(
+            "--interval",
+            type=interval_argument,
+            default=None,
+            help="Seconds between sweeps with --loop (default ATTENDANCE_SWEEP_SECONDS or 60).",
+        )
+
+    def handle(self, *args, dry_run, hours, force, loop, interval, **options):
+        if loop and (force or dry_run):
+            raise CommandError("--loop cannot be combined with --force or --dry-run.", returncode=2)
+        if interval is not None and not loop:
+            raise CommandError("--interval only makes sense with --loop.", returncode=2)
+        if hours is None:
+            hours = settings.ATTENDANCE_SESSION_MAX_HOURS
+        if loop:
+            self.run_loop(hours=hours, interval=interval or settings.ATTENDANCE_SWEEP_SECONDS or 60)
+            return
+        now = timezone.now()
+        if force:
+            result = end_all_active_sessions(now=now, dry_run=dry_run)
+            what = "active sessions"
+        else:
+            result = cleanup_expired_sessions(hours=hours, now=now, dry_run=dry_run)
+            what = f"sessions older than {hours} h"
+        self.report(result, what=what, now=now)
+
+    # --- one run --------------------------------------------------------------------
+
+    def report(self, result: CleanupResult, *, what: str, now: datetime) -> None:
+        self.stdout.write(f"{len(result.sessions)} {what}.")
+        for session in result.sessions:
+            started = timezone.localtime(session.started_at).strftime("%H:%M")
+            self.stdout.write(
+                f"  {session.course.code:<10} {session.date}  started {started}  "
+                f"age {_age(session, now)}  (session {session.pk})"
+            )
+        if result.dry_run:
+            self.stdout.write(
+                f"Dry run: would end {len(result.sessions)} session(s) and disconnect "
+                f"{result.devices_disconnected} silent device(s). Nothing was changed."
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Ended {len(result.ended)} session(s), wrote {result.records_written} "
+                f"attendance record(s); disconnected {result.devices_disconnected} "
+                "silent device(s)."
+            )
+        )
+
+    # --- the sweeper loop ---------------------------------------------------------------
+
+    def on_signal(self, signum, frame) -> None:
+        # Only set flags here: writing from a signal handler can re-enter a
+        # buffered write that the loop was in the middle of.
+        self.stopped_by = signal.Signals(signum).name
+        self.shutdown = True
+
+    def sleep(self, seconds: float) -> None:
+        # Short naps so a signal stops the loop within a fraction of a second.
+        deadline = time.monotonic() + seconds
+        while not self.shutdown:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, 0.2))
+
+    def run_loop(self, *, hours: int, interval: float) -> None:
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+        self.stdout.write(
+            f"Sweeper started: every {interval:g} s, sessions older than {hours} h end."
+        )
+        self.stdout.flush()
+        sweeps = ended = records = 0
+        while not self.shutdown:
+            try:
+                result = sweep_once(hours=hours)
+            except Exception as exc:
+                # A database restart must not kill the sweeper; try again next time.
+                self.stderr.write(f"Sweep failed: {exc.__class__.__name__}: {exc}")
+            else:
+                sweeps += 1
+                ended += result.sessions_ended
+                records += result.records_written
+                if result.had_work:
+                    counts = result.counts()
+                    stamp = timezone.localtime().strftime("%H:%M:%S")
+                    self.stdout.write(
+                        f"{stamp} ended {counts['expired']} expired and {counts['superseded']} "
+                        f"superseded session(s), wrote {counts['records']} record(s), "
+                        f"disconnected {counts['devices_disconnected']} silent device(s)."
+                    )
+            self.stdout.flush()
+            self.sleep(interval)
+        self.stdout.write(
+            f"Received {self.stopped_by}. Sweeper stopped after {sweeps} sweep(s): "
+            f"ended {ended} session(s), wrote {records} record(s)."
+        )
+        self.stdout.flush()

@@ -1,0 +1,66 @@
+"""docker-compose.yml, the Dockerfile and the README stay in step with the code."""
+
+import re
+
+import yaml
+
+from attendance.tests.conftest import ROOT
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def settings_variables() -> set[str]:
+    source = (ROOT / "config" / "settings.py").read_text()
+    return set(re.findall(r'env(?:str|bool|int|list)\(\s*"([A-Z_]+)"', source))
+
+
+def test_compose_runs_the_production_shape():
+    services = compose()["services"]
+    assert {"postgres", "redis", "migrate", "web1", "web2", "sweeper", "nginx"} <= set(services)
+    for web in ("web1", "web2"):
+        assert services[web]["command"][0] == "daphne"
+        assert services[web]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+    assert services["sweeper"]["command"][-4:] == ["cleanup_sessions", "--loop", "--interval", "60"]
+
+
+def test_every_app_service_is_in_production_mode_on_postgres_and_redis():
+    services = compose()["services"]
+    for name in ("migrate", "web1", "web2", "sweeper"):
+        env = services[name]["environment"]
+        assert env["DEBUG"] == "0"
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["REDIS_URL"].startswith("redis://")
+        assert "*" not in env["ALLOWED_HOSTS"]
+        assert set(env) <= settings_variables()
+
+
+def test_nginx_balances_both_web_processes_and_passes_websockets():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server web1:8000;" in conf and "server web2:8000;" in conf
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf
+    volume = compose()["services"]["nginx"]["volumes"][0]
+    assert volume.startswith("./deploy/nginx.conf:")
+
+
+def test_the_image_serves_daphne_on_python_311():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
+    assert "collectstatic" in dockerfile
+    assert '"daphne"' in dockerfile and "config.asgi:application" in dockerfile
+
+
+def test_the_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
+    assert settings_variables() == documented
+
+
+def test_the_readme_keeps_the_sections_other_parts_fill():
+    readme = (ROOT / "README.md").read_text()
+    for heading in ("## Real time", "## JSON API", "## School fees", "## Project layout"):
+        assert heading in readme
