@@ -110,6 +110,8 @@ def publish(groups: list[str], message: dict) -> None:
 
 
 def session_started(*, session) -> None:
+    from attendance.codes import code_event
+
     publish(
         course_audience(session.course_id),
         {
@@ -119,6 +121,9 @@ def session_started(*, session) -> None:
             "started_at": session.started_at.isoformat(),
         },
     )
+    # A program watching the course learns the first code the way it learns
+    # every later one.
+    publish(course_audience(session.course_id), code_event(session))
 
 
 def session_code(*, event: dict) -> None:

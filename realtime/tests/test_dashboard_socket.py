@@ -10,7 +10,7 @@ from django.utils import timezone
 from attendance import codes, presence
 from attendance.models import NetworkSession
 from attendance.sessions import end_session, start_session
-from realtime.tests.sockets import HOST, ORIGIN, closed_with, open_socket
+from realtime.tests.sockets import HOST, ORIGIN, closed_with, next_fragment, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,13 +83,17 @@ async def test_it_pushes_the_card_when_a_session_starts_rotates_and_ends(
         code_rotated_at=timezone.now() - timedelta(seconds=31)
     )
     await database_sync_to_async(codes.rotate_due_codes)()
-    rotated = await communicator.receive_from(timeout=5)
     await database_sync_to_async(session.refresh_from_db)()
+    rotated = await next_fragment(
+        communicator, f'<article class="card running" id="course-{course.pk}"'
+    )
+    while f"<strong data-code>{session.join_code}</strong>" not in rotated:
+        rotated = await next_fragment(communicator, '<article class="card running"')
     assert f"<strong data-code>{session.join_code}</strong>" in rotated
     assert f"/device/?code={session.join_code}" in rotated
 
     await database_sync_to_async(end_session)(session=session, by=lecturer)
-    ended = await communicator.receive_from(timeout=5)
+    ended = await next_fragment(communicator, f'<article class="card" id="course-{course.pk}"')
     assert ended.startswith(f'<article class="card" id="course-{course.pk}"')
     assert "Start session" in ended
     await communicator.disconnect()

@@ -11,7 +11,7 @@ from attendance.models import NetworkSession
 from attendance.sessions import end_session, start_session
 from attendance.tokens import create_api_token
 from realtime.events import EventsConsumer
-from realtime.tests.sockets import HOST, ORIGIN, closed_with, open_socket
+from realtime.tests.sockets import HOST, ORIGIN, closed_with, next_event, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +84,7 @@ async def test_it_closes_4403_for_a_cookie_user_who_may_see_no_course(
 async def test_it_sends_every_event_in_its_documented_shape(
     ws_app, cookie_for, lecturer, course, students, device_and_token, settings
 ):
+    settings.ATTENDANCE_CODE_ROTATE_SECONDS = 30
     communicator = await _events(ws_app, await database_sync_to_async(cookie_for)(lecturer))
     assert (await communicator.receive_json_from(timeout=5))["sessions"] == []
 
@@ -94,6 +95,13 @@ async def test_it_sends_every_event_in_its_documented_shape(
         "course": course.pk,
         "session": session.pk,
         "started_at": session.started_at.isoformat(),
+    }
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "session.code",
+        "course": course.pk,
+        "session": session.pk,
+        "code": session.join_code,
+        "expires_at": (session.code_rotated_at + timedelta(seconds=30)).isoformat(),
     }
 
     device, _ = device_and_token
@@ -107,7 +115,6 @@ async def test_it_sends_every_event_in_its_documented_shape(
         "enrolled": 5,
     }
 
-    settings.ATTENDANCE_CODE_ROTATE_SECONDS = 30
     due = timezone.now() - timedelta(seconds=31)
     await database_sync_to_async(NetworkSession.objects.filter(pk=session.pk).update)(
         code_rotated_at=due
@@ -158,7 +165,7 @@ async def test_staff_hear_every_course(
     await communicator.receive_json_from(timeout=5)
     first, _ = await database_sync_to_async(start_session)(course=course, by=lecturer)
     second, _ = await database_sync_to_async(start_session)(course=other_course, by=other_lecturer)
-    got = {(await communicator.receive_json_from(timeout=5))["session"] for _ in range(2)}
+    got = {(await next_event(communicator, "session.started"))["session"] for _ in range(2)}
     assert got == {first.pk, second.pk}
     await communicator.disconnect()
 
