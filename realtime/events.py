@@ -1,7 +1,9 @@
 """The /ws/events/ socket (DESIGN §4): lecturer events as JSON, for programs and apps.
 
 Authenticated by the session cookie or, for programs, by an API token sent
-as the first frame {"type": "auth", "token": "..."}.
+as the first frame {"type": "auth", "token": "..."}. Browsers always send an
+Origin (checked against ALLOWED_HOSTS by the router); a connection without one
+is a program, and the cookie alone does not authenticate it.
 """
 
 import asyncio
@@ -31,6 +33,10 @@ EVENT_FIELDS = {
 }
 
 
+def has_origin(scope: dict) -> bool:
+    return any(name == b"origin" for name, _ in scope.get("headers", ()))
+
+
 def public_event(event: dict) -> dict:
     return {field: event[field] for field in EVENT_FIELDS[event["type"]]}
 
@@ -42,7 +48,7 @@ class EventsConsumer(LecturerSocket):
         await super().connect()
         self._auth_deadline = None
         user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and has_origin(self.scope):
             await self.start_for(user)
         else:
             self._auth_deadline = asyncio.create_task(self._close_without_auth())

@@ -1,10 +1,12 @@
 """WebSocket routes, each behind the checks its kind of authentication needs.
 
-The dashboard and events sockets authenticate by the session cookie, so a
-page on another site must not open them: their Origin must be one of
-ALLOWED_HOSTS (channels refuses a missing Origin too). The device socket
-authenticates by a token in its first frame; programs and phones' apps send
-no Origin, which is fine, but a browser page from a foreign site is refused.
+The dashboard socket authenticates by the session cookie, so a page on
+another site must not open it: its Origin must be one of ALLOWED_HOSTS
+(channels refuses a missing Origin too). The device socket authenticates by a
+token in its first frame; programs and phones' apps send no Origin, which is
+fine, but a browser page from a foreign site is refused. The events socket
+takes either: with no Origin (a program) only a token frame authenticates it,
+never the cookie, so it is no way around the dashboard's check.
 """
 
 from channels.auth import AuthMiddlewareStack
@@ -43,7 +45,7 @@ def cookie_socket(consumer):
 websocket_urlpatterns = [
     path("ws/device/", OptionalOriginValidator(DeviceConsumer.as_asgi())),
     path("ws/dashboard/", cookie_socket(DashboardConsumer.as_asgi())),
-    path("ws/events/", cookie_socket(EventsConsumer.as_asgi())),
+    path("ws/events/", OptionalOriginValidator(AuthMiddlewareStack(EventsConsumer.as_asgi()))),
     # Any other path is refused at the handshake instead of raising in the router.
     re_path(r"", WebsocketDenier.as_asgi()),
 ]

@@ -1,9 +1,10 @@
-"""Origin rules: cookie sockets need an allowed Origin; the device socket may have none."""
+"""Origin rules: the dashboard needs an allowed Origin; device and events sockets may have none."""
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from realtime.tests.sockets import HOST, ORIGIN, hello
+from realtime.tests.sockets import HOST, ORIGIN, closed_with, hello
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,9 +36,28 @@ async def test_the_device_socket_accepts_no_origin(ws_app, device_and_token):
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("path", ["/ws/dashboard/", "/ws/events/"])
-async def test_cookie_sockets_refuse_a_missing_origin(ws_app, path):
-    assert not await _handshake(ws_app, path, [HOST])
+async def test_the_dashboard_refuses_a_missing_origin(ws_app):
+    assert not await _handshake(ws_app, "/ws/dashboard/", [HOST])
+
+
+async def test_the_events_socket_takes_a_program_without_origin_by_token(ws_app, api_key, session):
+    communicator = WebsocketCommunicator(ws_app, "/ws/events/", headers=[HOST])
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "auth", "token": api_key})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
+    await communicator.disconnect()
+
+
+async def test_without_origin_the_cookie_alone_does_not_authenticate(
+    ws_app, lecturer, cookie_for, session
+):
+    headers = [HOST, await database_sync_to_async(cookie_for)(lecturer)]
+    communicator = WebsocketCommunicator(ws_app, "/ws/events/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "ping"})
+    assert await closed_with(communicator) == 4401
 
 
 async def test_an_unknown_path_is_refused_at_the_handshake(ws_app):
