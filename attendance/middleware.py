@@ -52,3 +52,25 @@ def session_interrupted_response(request: HttpRequest) -> HttpResponse:
         samesite=settings.SESSION_COOKIE_SAMESITE,
     )
     return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose sign-in has expired goes to the login page as a whole page.
+
+    login_required answers with a 302 that htmx would follow in the background
+    and swap into the card it meant to refresh; HX-Redirect makes the browser
+    load the login page instead, coming back to the page the user was on.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not (request.headers.get("HX-Request") == "true" and response.status_code == 302):
+            return response
+        login_url = resolve_url(settings.LOGIN_URL)
+        if not response["Location"].startswith(login_url):
+            return response
+        back_to = request.htmx.current_url_abs_path or "/"
+        return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': back_to})}")

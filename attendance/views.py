@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from attendance import registers, reports, selectors, sessions
-from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession
+from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession, Student
 from attendance.selectors import course_cards, courses_for_user, dashboard_cards
 
 
@@ -42,7 +42,11 @@ def _card_response(request: HttpRequest, course: Course) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {"cards": dashboard_cards(request.user), "base_url": _base_url(request)}
+    cards = dashboard_cards(request.user)
+    if not cards and Student.objects.filter(user=request.user).exists():
+        # A student signs in to check in with their phone, not to see courses they teach.
+        return redirect("device")
+    context = {"cards": cards, "base_url": _base_url(request)}
     if request.htmx:
         # The fallback poll and htmx buttons swap the cards only.
         return render(request, "attendance/_cards.html", context)

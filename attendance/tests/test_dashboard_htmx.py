@@ -87,3 +87,28 @@ def test_refresh_by_htmx_runs_the_refresh_and_returns_the_cards(lecturer_client,
     assert "Sessions refreshed: 1 expired, 0 superseded, 0 active." in html
     session.refresh_from_db()
     assert not session.is_active and session.end_reason == "expired"
+
+
+def test_an_expired_sign_in_sends_htmx_to_the_login_page_not_into_a_card(client):
+    response = client.get(
+        reverse("dashboard"), HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/"
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"{reverse('login')}?next=%2F"
+    assert response.content == b""
+
+
+def test_a_plain_request_still_gets_the_ordinary_login_redirect(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert "HX-Redirect" not in response
+
+
+def test_a_student_signing_in_lands_on_the_device_page(client, make_user, students):
+    user = make_user("pupil")
+    students[0].user = user
+    students[0].save(update_fields=["user"])
+    client.force_login(user)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("device")
