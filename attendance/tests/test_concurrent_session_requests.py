@@ -6,20 +6,17 @@ The old system fell over exactly here; this drives the real ASGI server.
 import http.client
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from http.cookies import SimpleCookie
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
 from attendance.tests.conftest import ROOT, subprocess_env
 from conftest import test_redis_url
+from realtime.tests.servers import daphne
 
 pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
 
@@ -32,67 +29,31 @@ for code in ("AAA100", "BBB200"):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env(request, tmp_path) -> dict:
     """Where the server keeps its data: the test run's PostgreSQL and Redis when it
     has them (cached_db web sessions, as in production), else its own SQLite file."""
     if connection.vendor != "postgresql":
         db_path = tmp_path / "db.sqlite3"
         shutil.copy(request.getfixturevalue("migrated_sqlite"), db_path)
-        env = subprocess_env(db_path)
         subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", MAKE_LECTURER],
             cwd=ROOT,
-            env=env,
+            env=subprocess_env(db_path),
             check=True,
             timeout=60,
         )
-        return env
+        return {"SQLITE_PATH": str(db_path)}
     # Committed rows (the test is transactional) in the test database, seen by the server.
     exec(MAKE_LECTURER, {})  # noqa: S102 - the same setup as the SQLite path, in-process
-    db = connection.settings_dict
-    env = subprocess_env(tmp_path / "unused.sqlite3")
-    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    env["DATABASE_URL"] = f"postgres://{user}:{password}@{host}:{port}/{db['NAME']}"
-    env["REDIS_URL"] = test_redis_url()
-    return env
+    return {"REDIS_URL": test_redis_url()}
 
 
 @pytest.fixture
 def server(request, tmp_path, settings):
     # The server checks passwords with the project's real hashers.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-    env = server_env(request, tmp_path)
-    port = free_port()
-    daphne = str(Path(sys.executable).with_name("daphne"))
-    log = (tmp_path / "daphne.log").open("w")
-    proc = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"daphne did not start: {(tmp_path / 'daphne.log').read_text()}")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with daphne(workdir=tmp_path, extra_env=server_env(request, tmp_path)) as port:
+        yield port
 
 
 def request(port, method, path, *, cookies: dict, body: str = "", headers=None):

@@ -53,6 +53,9 @@ def daphne(
 ) -> Iterator[int]:
     """A daphne process on 127.0.0.1 (a free port by default) serving the test database.
 
+    On SQLite the caller names the server's database file in extra_env (SQLITE_PATH):
+    the test run's own database is in memory, out of another process's reach.
+
     Yields the port; the process is stopped when the block ends.
     """
     port = port or free_port()
@@ -61,8 +64,9 @@ def daphne(
         for key, value in os.environ.items()
         if key not in {"REDIS_URL", "DATABASE_URL", "CHANNEL_LAYER_PREFIX"}
     }
+    if connection.vendor == "postgresql":
+        env["DATABASE_URL"] = test_database_url()
     env.update(
-        DATABASE_URL=test_database_url(),
         DEBUG="1",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_DIR=str(workdir / "logs"),
