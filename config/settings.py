@@ -83,11 +83,11 @@ TEMPLATES = [
 DATABASE_URL = envstr("DATABASE_URL")
 # Each server process keeps a pool of PostgreSQL connections (psycopg_pool): a
 # device's join borrows one for a few milliseconds instead of opening its own
-# (about 47 ms here). Device sockets run their database calls on up to
-# DB_POOL_MAX_SIZE threads (realtime/db.py), so a thread never waits for a
-# connection another of those threads holds. Django returns a pooled
-# connection when it would otherwise close it, so CONN_MAX_AGE stays 0 (the
-# pool refuses persistent connections).
+# (about 47 ms here). Device sockets run their database calls on
+# DB_POOL_MAX_SIZE threads (realtime/db.py), one connection each; the count
+# timers and the pages queue for the next free one. Django hands a pooled
+# connection back where it would otherwise close it, so CONN_MAX_AGE stays 0
+# (the pool refuses persistent connections).
 DB_POOL_MIN_SIZE = envint("DB_POOL_MIN_SIZE", 2, minimum=0)
 DB_POOL_MAX_SIZE = envint("DB_POOL_MAX_SIZE", 10, minimum=1)
 if DB_POOL_MAX_SIZE < DB_POOL_MIN_SIZE:

@@ -25,8 +25,9 @@ _executor: ThreadPoolExecutor | None = None
 def _parallel_executor() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        # As many threads as the pool has connections: a thread never waits
-        # for a connection that another of these threads holds.
+        # As many threads as the pool has connections. The loop's default
+        # executor (ASGI_THREADS, else Python's min(32, CPUs + 4)) is left to
+        # other code, so its size does not decide how many joins run at once.
         _executor = ThreadPoolExecutor(
             max_workers=settings.DB_POOL_MAX_SIZE, thread_name_prefix="socket-db"
         )
