@@ -47,8 +47,9 @@ def db_call(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         try:
             return fn(*args, **kwargs)
         finally:
-            # Back to the pool at once, whatever channels' own clean-up sees:
-            # an idle worker thread must not keep a connection checked out.
+            # Back to the pool at once. Channels closes old connections after
+            # a call too, but not everywhere (its test communicator turns that
+            # off), and an idle worker must never keep one checked out.
             connections.close_all()
 
     return database_sync_to_async(call, thread_sensitive=False, executor=_parallel_executor())
