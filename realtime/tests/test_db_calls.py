@@ -44,6 +44,7 @@ async def test_a_call_hands_its_connection_back_to_the_pool(monkeypatch):
     assert checked_out() == before
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_calls_keep_to_one_thread_on_sqlite():
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite run checks this")
