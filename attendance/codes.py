@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from attendance.models import NetworkSession
+from attendance.models import Enrollment, NetworkSession
 from realtime import broadcast
 
 CODE_LENGTH = 6
@@ -69,15 +69,25 @@ def code_event(session: NetworkSession) -> dict:
     }
 
 
-def session_for_code(code: str) -> NetworkSession | None:
-    """The active session whose current (or, failing that, previous) code is `code`."""
+def session_for_code(code: str, *, student_id: int | None = None) -> NetworkSession | None:
+    """The active session whose current (or, failing that, previous) code is `code`.
+
+    With `student_id`, the session also carries `student_enrolled` (whether that
+    student is enrolled in its course), read in the same query: a device's join
+    needs both, and this is the one query of it that every join pays.
+    """
     if not is_well_formed(code):
         return None
-    matches = list(
-        NetworkSession.objects.select_related("course").filter(
-            Q(join_code=code) | Q(previous_join_code=code), is_active=True
-        )
+    sessions = NetworkSession.objects.select_related("course").filter(
+        Q(join_code=code) | Q(previous_join_code=code), is_active=True
     )
+    if student_id is not None:
+        sessions = sessions.annotate(
+            student_enrolled=Exists(
+                Enrollment.objects.filter(course_id=OuterRef("course_id"), student_id=student_id)
+            )
+        )
+    matches = list(sessions)
     for session in matches:
         if session.join_code == code:
             return session

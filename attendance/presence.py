@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from attendance import codes
-from attendance.models import ConnectedDevice, Device, Enrollment, NetworkSession
+from attendance.models import ConnectedDevice, Device, NetworkSession
 from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
@@ -128,7 +128,11 @@ def join_by_code(
     now = now or timezone.now()
     if is_rate_limited(device=device):
         raise JoinRefused("rate_limited", "Too many wrong codes; wait a minute and try again.")
-    session = codes.session_for_code(code) if isinstance(code, str) else None
+    session = (
+        codes.session_for_code(code, student_id=device.student_id)
+        if isinstance(code, str)
+        else None
+    )
     if session is None:
         enrolled_active = NetworkSession.objects.filter(
             is_active=True, course__enrollments__student_id=device.student_id
@@ -137,9 +141,7 @@ def join_by_code(
             raise JoinRefused("no_active_session", "None of your courses has a session running.")
         _count_bad_code(device)
         raise JoinRefused("invalid_code", "That code is not valid; check the lecturer's screen.")
-    if not Enrollment.objects.filter(
-        course_id=session.course_id, student_id=device.student_id
-    ).exists():
+    if not session.student_enrolled:
         raise JoinRefused("not_enrolled", f"You are not enrolled in {session.course.code}.")
     with transaction.atomic():
         _attach(device=device, session=session, ip_address=ip_address, now=now)

@@ -10,12 +10,12 @@ import asyncio
 import ipaddress
 import logging
 
-from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from attendance import presence
 from attendance.devices import authenticate_device
 from realtime import broadcast
+from realtime.db import db_call
 from realtime.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_SESSION_ENDED,
@@ -80,7 +80,7 @@ class DeviceConsumer(JsonSocket):
 
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
-        device = await database_sync_to_async(authenticate_device)(public_id=device_id, token=token)
+        device = await db_call(authenticate_device)(public_id=device_id, token=token)
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
@@ -106,12 +106,12 @@ class DeviceConsumer(JsonSocket):
         try:
             if "code" in message:
                 code = require(message, "code", str)
-                session = await database_sync_to_async(presence.join_by_code)(
+                session = await db_call(presence.join_by_code)(
                     device=self.device, code=code, ip_address=ip_address
                 )
             elif "session" in message:
                 session_id = require(message, "session", int)
-                session = await database_sync_to_async(presence.join_by_session)(
+                session = await db_call(presence.join_by_session)(
                     device=self.device, session_id=session_id, ip_address=ip_address
                 )
             else:
@@ -172,7 +172,7 @@ class DeviceConsumer(JsonSocket):
         """Write presence if due; False (and the socket closed) if the device was revoked."""
         now = timezone.now()
         try:
-            self.last_written = await database_sync_to_async(presence.heartbeat)(
+            self.last_written = await db_call(presence.heartbeat)(
                 device=self.device,
                 session_id=self.session_id,
                 last_written=self.last_written,
@@ -188,4 +188,4 @@ class DeviceConsumer(JsonSocket):
         await self.channel_layer.group_discard(
             broadcast.session_devices_group(session_id), self.channel_name
         )
-        await database_sync_to_async(presence.leave)(device=self.device, session_id=session_id)
+        await db_call(presence.leave)(device=self.device, session_id=session_id)

@@ -142,6 +142,6 @@ def test_wrong_codes_are_counted_in_redis_for_every_process(device, session, set
 
 def test_a_join_costs_the_same_few_queries_every_time(device, session, django_assert_num_queries):
     presence.join_by_code(device=device, code=session.join_code)
-    # Look-up, enrolment, then in a savepoint: touch the device and upsert the row.
-    with django_assert_num_queries(6):
+    # Look-up with the enrolment, then in a savepoint: touch the device and upsert the row.
+    with django_assert_num_queries(5):
         presence.join_by_code(device=device, code=session.join_code)

@@ -14,7 +14,7 @@ from attendance.models import Student
 from attendance.sessions import start_session
 from config.settings import redis_channel_layer
 from conftest import test_redis_url
-from realtime import broadcast
+from realtime import broadcast, db
 from realtime.routing import websocket_urlpatterns
 
 
@@ -29,8 +29,10 @@ def _channel_layer(request, settings, monkeypatch):
     publisher = broadcast.CountsPublisher()
     monkeypatch.setattr(broadcast, "counts_publisher", publisher)
     yield
-    # A trailing count send must not read the database after the test is over.
+    # A trailing count send must not read the database after the test is over,
+    # nor a socket's call still running on a worker thread.
     publisher.close()
+    db.finish_calls()
 
 
 @pytest.fixture
