@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession
 
@@ -90,6 +91,8 @@ class CourseCard:
     session: NetworkSession | None
     counts: SessionCounts | None
     enrolled: int
+    # Today's most recent ended session, with its register totals, while none is running.
+    last_ended: NetworkSession | None = None
 
     @property
     def code_expires_at(self):
@@ -111,12 +114,14 @@ def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:
     active = active_sessions_by_course(ids)
     counts = session_counts(list(active.values()))
     enrolled = enrolled_counts(ids)
+    ended = ended_today_by_course([pk for pk in ids if pk not in active])
     return [
         CourseCard(
             course=course,
             session=active.get(course.pk),
             counts=counts.get(active[course.pk].pk) if course.pk in active else None,
             enrolled=enrolled.get(course.pk, 0),
+            last_ended=ended.get(course.pk),
         )
         for course in courses
     ]
@@ -128,14 +133,36 @@ def dashboard_cards(user: AbstractBaseUser) -> list[CourseCard]:
 
 def sessions_for_user(user: AbstractBaseUser) -> QuerySet[NetworkSession]:
     """Sessions of the user's courses, newest first, with their register totals."""
-    return (
-        NetworkSession.objects.filter(course__in=courses_for_user(user))
-        .select_related("course", "started_by")
-        .annotate(
-            present=Count("records", filter=Q(records__status="present")),
-            late=Count("records", filter=Q(records__status="late")),
-            absent=Count("records", filter=Q(records__status="absent")),
-            excused=Count("records", filter=Q(records__status="excused")),
+    return with_register_totals(
+        NetworkSession.objects.filter(course__in=courses_for_user(user)).select_related(
+            "course", "started_by"
         )
-        .order_by("-started_at", "-pk")
+    ).order_by("-started_at", "-pk")
+
+
+def with_register_totals(sessions: QuerySet[NetworkSession]) -> QuerySet[NetworkSession]:
+    """Each session annotated with its register's present, late, absent and excused counts."""
+    return sessions.annotate(
+        present=Count("records", filter=Q(records__status="present")),
+        late=Count("records", filter=Q(records__status="late")),
+        absent=Count("records", filter=Q(records__status="absent")),
+        excused=Count("records", filter=Q(records__status="excused")),
     )
+
+
+def ended_today_by_course(course_ids: list[int]) -> dict[int, NetworkSession]:
+    """The latest session of each course that ended today, with its totals, in one query.
+
+    No query at all when every course has a session running.
+    """
+    if not course_ids:
+        return {}
+    found: dict[int, NetworkSession] = {}
+    ended = with_register_totals(
+        NetworkSession.objects.filter(
+            course_id__in=course_ids, is_active=False, date=timezone.localdate()
+        )
+    ).order_by("course_id", "-ended_at")
+    for session in ended:
+        found.setdefault(session.course_id, session)
+    return found

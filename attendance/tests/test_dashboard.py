@@ -113,3 +113,22 @@ def test_the_dashboards_query_count_does_not_grow_with_courses(
     session_queries = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
     with django_assert_num_queries(6 + session_queries):
         assert client.get(reverse("dashboard")).status_code == 200
+
+
+@pytest.mark.parametrize("n", [1, 10])
+def test_ended_sessions_on_the_cards_cost_one_query_whatever_their_number(
+    client, n, django_assert_num_queries, settings
+):
+    from attendance.sessions import end_session
+
+    lecturer = get_user_model().objects.create_user("busy")
+    _courses_with_sessions(n, lecturer)
+    for session in NetworkSession.objects.all():
+        end_session(session=session)
+    client.force_login(lecturer)
+    session_queries = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+    # One query for the ended sessions' totals in place of the two presence counts
+    # of running sessions.
+    with django_assert_num_queries(5 + session_queries):
+        response = client.get(reverse("dashboard"))
+    assert response.content.decode().count("data-last-session=") == n

@@ -112,3 +112,26 @@ def test_a_student_signing_in_lands_on_the_device_page(client, make_user, studen
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302
     assert response["Location"] == reverse("device")
+
+
+def test_an_ended_session_leaves_its_register_totals_on_the_card(
+    lecturer_client, course, students, lecturer
+):
+    session, _ = start_session(course=course, by=lecturer)
+    response = lecturer_client.post(reverse("session-end", args=[session.pk]), **HTMX)
+    html = response.content.decode()
+    assert f'data-last-session="{session.pk}"' in html
+    assert "<strong>0</strong> present · <strong>0</strong> late · <strong>5</strong> absent" in html
+    assert reverse("session-detail", args=[session.pk]) in html
+
+
+def test_a_session_ended_on_an_earlier_day_leaves_nothing_on_the_card(
+    lecturer_client, course, students, lecturer
+):
+    session, _ = start_session(course=course, by=lecturer)
+    NetworkSession.objects.filter(pk=session.pk).update(
+        date=session.date.replace(year=session.date.year - 1)
+    )
+    lecturer_client.post(reverse("session-end", args=[session.pk]), **HTMX)
+    html = lecturer_client.get(reverse("dashboard"), **HTMX).content.decode()
+    assert "data-last-session" not in html
