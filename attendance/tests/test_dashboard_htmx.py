@@ -121,7 +121,8 @@ def test_an_ended_session_leaves_its_register_totals_on_the_card(
     response = lecturer_client.post(reverse("session-end", args=[session.pk]), **HTMX)
     html = response.content.decode()
     assert f'data-last-session="{session.pk}"' in html
-    assert "<strong>0</strong> present · <strong>0</strong> late · <strong>5</strong> absent" in html
+    totals = "<strong>0</strong> present · <strong>0</strong> late · <strong>5</strong> absent"
+    assert totals in html
     assert reverse("session-detail", args=[session.pk]) in html
 
 
