@@ -124,10 +124,15 @@ def annotate_fees(
 def annotate_attendance(students: QuerySet[Student]) -> QuerySet[Student]:
     """Annotate attendance_total, attendance_attended and attendance_percent.
 
-    Attended = present + late, over all of the student's records; None with no records.
+    Attended = present + late, over the student's records that count: an excused
+    absence is left out, as in the course register (attendance/reports.py), so it
+    never lowers the rate. None with no such records.
     """
     records = (
-        AttendanceRecord.objects.filter(student_id=OuterRef("pk")).order_by().values("student_id")
+        AttendanceRecord.objects.filter(student_id=OuterRef("pk"))
+        .exclude(status=AttendanceRecord.Status.EXCUSED)
+        .order_by()
+        .values("student_id")
     )
     total = records.annotate(n=Count("pk")).values("n")
     attended = (
@@ -254,9 +259,11 @@ class CourseAttendance:
 
     @property
     def percent(self) -> float | None:
-        if not self.records:
+        # Excused absences do not count, as in annotate_attendance.
+        counted = self.present + self.late + self.absent
+        if not counted:
             return None
-        return round((self.present + self.late) * 100 / self.records, 1)
+        return round((self.present + self.late) * 100 / counted, 1)
 
 
 def attendance_by_course(
