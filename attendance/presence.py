@@ -93,6 +93,12 @@ def _usable(device: Device) -> QuerySet[Device]:
     return Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True)
 
 
+def _counts_changed(session_id: int) -> None:
+    """Announce (after commit) that the session's presence counts changed."""
+    course_id = NetworkSession.objects.values_list("course_id", flat=True).get(pk=session_id)
+    broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+
+
 def _attach(
     *, device: Device, session: NetworkSession, ip_address: str | None, now: datetime
 ) -> None:
@@ -196,9 +202,7 @@ def heartbeat(
             raise DeviceRevoked()
         return last_written
     with transaction.atomic():
-        if not Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True).update(
-            last_used_at=now
-        ):
+        if not _usable(device).update(last_used_at=now):
             raise DeviceRevoked()
         if session_id is not None:
             rows = ConnectedDevice.objects.filter(
@@ -209,10 +213,7 @@ def heartbeat(
                 is_connected=True, disconnected_at=None, last_seen_at=now
             )
             if revived:
-                course_id = NetworkSession.objects.values_list("course_id", flat=True).get(
-                    pk=session_id
-                )
-                broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+                _counts_changed(session_id)
             else:
                 rows.update(last_seen_at=now)
     return now
@@ -226,8 +227,5 @@ def leave(*, device: Device, session_id: int, now: datetime | None = None) -> bo
             session_id=session_id, device=device, is_connected=True
         ).update(is_connected=False, disconnected_at=now, last_seen_at=now)
         if left:
-            course_id = NetworkSession.objects.values_list("course_id", flat=True).get(
-                pk=session_id
-            )
-            broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+            _counts_changed(session_id)
     return bool(left)
