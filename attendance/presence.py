@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from attendance import codes
+from attendance.counters import count_up
 from attendance.models import ConnectedDevice, Device, NetworkSession
 from realtime import broadcast
 
@@ -75,14 +76,8 @@ def is_rate_limited(*, device: Device) -> bool:
 
 
 def _count_bad_code(device: Device) -> None:
-    key = _bad_code_key(device)
-    # add() starts the window only if none is open, so the minute runs from the
-    # first failure and incr() stays atomic across processes.
-    cache.add(key, 0, timeout=BAD_CODE_WINDOW_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=BAD_CODE_WINDOW_SECONDS)  # expired in between
+    # The minute runs from the first failure.
+    count_up(_bad_code_key(device), timeout=BAD_CODE_WINDOW_SECONDS)
 
 
 # --- Join, heartbeat, leave -------------------------------------------------------------

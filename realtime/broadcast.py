@@ -19,8 +19,9 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.cache import cache
 from django.db import connections, transaction
+
+from attendance.counters import count_up
 
 logger = logging.getLogger("rollcall.realtime")
 
@@ -162,13 +163,7 @@ def device_revoked(*, device_id: int) -> None:
 
 
 def _next_version(session_id: int) -> int:
-    key = f"counts-version:{int(session_id)}"
-    cache.add(key, 0, timeout=86400)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=86400)
-        return 1
+    return count_up(f"counts-version:{int(session_id)}", timeout=86400)
 
 
 def counts_event(*, session_id: int, course_id: int) -> dict:
