@@ -41,8 +41,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, Student
+from attendance.models import AttendanceRecord, Enrollment, Student
 from payments.models import Charge, DueDateExtension, Payment, Term
+from payments.permissions import can_view_fees
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -118,6 +119,16 @@ def annotate_fees(
                 output_field=models.CharField(max_length=12),
             )
         )
+    )
+
+
+def students_for_user(user) -> QuerySet[Student]:
+    """The students `user` may look up: staff and the fees office every one, a
+    lecturer the students of their own courses (pages and API alike)."""
+    if user.is_staff or can_view_fees(user):
+        return Student.objects.all()
+    return Student.objects.filter(
+        pk__in=Enrollment.objects.filter(course__lecturers=user).values("student_id")
     )
 
 

@@ -31,21 +31,13 @@ from payments.selectors import (
     attendance_by_course,
     fee_summary,
     statement,
+    students_for_user,
 )
 from payments.templatetags.money import money
 
 STUDENTS_PER_PAGE = 25
 # Spreadsheets run cells that start with these as formulas.
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _students_for_user(user) -> QuerySet[Student]:
-    """Fee staff see every student; a lecturer sees the students of their courses."""
-    if user.is_staff or can_view_fees(user):
-        return Student.objects.all()
-    return Student.objects.filter(
-        pk__in=Enrollment.objects.filter(course__lecturers=user).values("student_id")
-    )
 
 
 def _courses_for_filter(user) -> QuerySet[Course]:
@@ -55,7 +47,7 @@ def _courses_for_filter(user) -> QuerySet[Course]:
 
 
 def _get_student_for_user(request: HttpRequest, student_id: int) -> Student:
-    return get_object_or_404(_students_for_user(request.user), pk=student_id)
+    return get_object_or_404(students_for_user(request.user), pk=student_id)
 
 
 def _filtered_students(request: HttpRequest):
@@ -64,7 +56,7 @@ def _filtered_students(request: HttpRequest):
     form = StudentFilterForm(
         request.GET or None, courses=_courses_for_filter(request.user), show_fees=show_fees
     )
-    students = _students_for_user(request.user)
+    students = students_for_user(request.user)
     term = active_term() if show_fees else None
     if form.is_valid():
         q = form.cleaned_data["q"].strip()

@@ -11,7 +11,7 @@ from attendance.api.pagination import Pagination
 from attendance.api.permissions import MaySeeStudents
 from attendance.models import Student
 from payments.permissions import can_view_fees
-from payments.selectors import active_term, annotate_fees
+from payments.selectors import active_term, annotate_fees, students_for_user
 
 
 @extend_schema(
@@ -34,11 +34,7 @@ class StudentList(generics.ListAPIView):
         query = validated(serializers.StudentFilterSerializer, self.request.query_params.dict())
         user = self.request.user
         fees = can_view_fees(user)
-        students = Student.objects.all()
-        if not (user.is_staff or fees):
-            students = students.filter(
-                pk__in=Student.objects.filter(courses__lecturers=user).values("pk")
-            )
+        students = students_for_user(user)
         if query.get("search"):
             text = query["search"].strip()
             students = students.filter(
