@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from attendance.models import Course, Enrollment, Student
+from attendance.reports import csv_safe
 from attendance.selectors import courses_for_user
 from payments import ledger
 from payments.forms import AdjustmentForm, PaymentForm, StudentFilterForm, VoidPaymentForm
@@ -36,8 +37,6 @@ from payments.selectors import (
 from payments.templatetags.money import money
 
 STUDENTS_PER_PAGE = 25
-# Spreadsheets run cells that start with these as formulas.
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _courses_for_filter(user) -> QuerySet[Course]:
@@ -100,13 +99,6 @@ def student_list(request: HttpRequest) -> HttpResponse:
     return render(request, "payments/student_list.html", context)
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
 @login_required
 def student_export(request: HttpRequest) -> HttpResponse:
     _form, students, term, _show_fees = _filtered_students(request)
@@ -119,16 +111,16 @@ def student_export(request: HttpRequest) -> HttpResponse:
     writer.writerow(header)
     for s in students.iterator(chunk_size=500):
         row = [
-            _csv_cell(s.student_number),
-            _csv_cell(s.first_name),
-            _csv_cell(s.last_name),
+            csv_safe(s.student_number),
+            csv_safe(s.first_name),
+            csv_safe(s.last_name),
             "yes" if s.is_active else "no",
             "" if s.attendance_percent is None else f"{s.attendance_percent:.1f}",
         ]
         if term is not None:
             # Amounts are numbers we formatted, so a leading minus (a credit) stays a number.
             row += [
-                _csv_cell(str(term)),
+                csv_safe(str(term)),
                 f"{s.fee_charged:.2f}",
                 f"{s.fee_paid:.2f}",
                 f"{s.fee_balance:.2f}",
