@@ -11,13 +11,12 @@ frame and DeviceRevoked into close code 4403.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from attendance import codes
-from attendance.counters import count_up
+from attendance.counters import count_up, read_count
 from attendance.models import ConnectedDevice, Device, NetworkSession
 from realtime import broadcast
 
@@ -72,7 +71,7 @@ def _bad_code_key(device: Device) -> str:
 
 
 def is_rate_limited(*, device: Device) -> bool:
-    return (cache.get(_bad_code_key(device)) or 0) >= BAD_CODES_PER_MINUTE
+    return read_count(_bad_code_key(device)) >= BAD_CODES_PER_MINUTE
 
 
 def _count_bad_code(device: Device) -> None:
