@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from attendance.models import Enrollment, NetworkSession
+from attendance.models import Course, Enrollment, NetworkSession
 from realtime import broadcast
 
 CODE_LENGTH = 6
@@ -72,29 +71,37 @@ def code_event(session: NetworkSession) -> dict:
 def session_for_code(code: str, *, student_id: int | None = None) -> NetworkSession | None:
     """The active session whose current (or, failing that, previous) code is `code`.
 
-    With `student_id`, the session also carries `student_enrolled` (whether that
-    student is enrolled in its course), read in the same query: a device's join
-    needs both, and this is the one query of it that every join pays.
+    The session carries `course_code`, and `student_enrolled`: whether the
+    student `student_id` is enrolled in its course (False without one).
+
+    Every device's join pays this look-up, so it is one statement written
+    out: the ORM spends about four times as long building it as PostgreSQL
+    spends running it, and a class joining at once waits on that.
     """
     if not is_well_formed(code):
         return None
-    sessions = NetworkSession.objects.select_related("course").filter(
-        Q(join_code=code) | Q(previous_join_code=code), is_active=True
-    )
-    if student_id is not None:
-        sessions = sessions.annotate(
-            student_enrolled=Exists(
-                Enrollment.objects.filter(course_id=OuterRef("course_id"), student_id=student_id)
-            )
-        )
-    matches = list(sessions)
-    for session in matches:
-        if session.join_code == code:
-            return session
-    # A previous code is not unique: the newest rotation is the one a student
-    # most plausibly read off the screen.
-    matches.sort(key=lambda s: s.code_rotated_at, reverse=True)
-    return matches[0] if matches else None
+    session = NetworkSession._meta.db_table
+    course = Course._meta.db_table
+    enrollment = Enrollment._meta.db_table
+    # A previous code is not unique: after the current codes, the newest
+    # rotation is the one a student most plausibly read off the screen.
+    sql = f"""
+        SELECT s.*, c.code AS course_code,
+               EXISTS (
+                   SELECT 1 FROM {enrollment} e
+                   WHERE e.course_id = s.course_id AND e.student_id = %s
+               ) AS student_enrolled
+        FROM {session} s JOIN {course} c ON c.id = s.course_id
+        WHERE s.is_active AND (s.join_code = %s OR s.previous_join_code = %s)
+        ORDER BY CASE WHEN s.join_code = %s THEN 0 ELSE 1 END, s.code_rotated_at DESC
+        LIMIT 1
+    """
+    found = list(NetworkSession.objects.raw(sql, [student_id, code, code, code]))
+    if not found:
+        return None
+    # SQLite answers EXISTS with 0 or 1.
+    found[0].student_enrolled = bool(found[0].student_enrolled)
+    return found[0]
 
 
 def rotate_code(*, session: NetworkSession, now: datetime | None = None) -> bool:

@@ -11,13 +11,13 @@ frame and DeviceRevoked into close code 4403.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from attendance import codes
 from attendance.counters import count_up, read_count
-from attendance.models import ConnectedDevice, Device, NetworkSession
+from attendance.models import ConnectedDevice, Device, NetworkSession, Student
 from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
@@ -93,27 +93,68 @@ def _counts_changed(session_id: int) -> None:
     broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
 
 
+def _attach_sql(vendor: str) -> str:
+    connected = ConnectedDevice._meta.db_table
+    session = NetworkSession._meta.db_table
+    device = Device._meta.db_table
+    student = Student._meta.db_table
+    # PostgreSQL: the end of a session holds its row FOR UPDATE and a
+    # revocation updates the device's row; these locks make the insert wait
+    # for either to commit and then see what it wrote. SQLite runs one writer
+    # at a time, so the statement alone is atomic there.
+    session_lock, device_lock = (
+        (" FOR KEY SHARE", " FOR SHARE OF d") if vendor == "postgresql" else ("", "")
+    )
+    return f"""
+        INSERT INTO {connected}
+            (session_id, device_id, connected_at, last_seen_at, is_connected, ip_address)
+        SELECT %s, %s, %s, %s, TRUE, %s
+        WHERE EXISTS (
+                SELECT 1 FROM {session} WHERE id = %s AND is_active{session_lock}
+            )
+            AND EXISTS (
+                SELECT 1 FROM {device} d JOIN {student} st ON st.id = d.student_id
+                WHERE d.id = %s AND d.is_active AND st.is_active{device_lock}
+            )
+        ON CONFLICT (session_id, device_id) DO UPDATE SET
+            last_seen_at = excluded.last_seen_at,
+            is_connected = TRUE,
+            disconnected_at = NULL,
+            ip_address = excluded.ip_address
+    """
+
+
 def _attach(
     *, device: Device, session: NetworkSession, ip_address: str | None, now: datetime
 ) -> None:
-    """Upsert the (session, device) row: first join sets connected_at, a rejoin keeps it."""
-    if not _usable(device).update(last_used_at=now):
-        raise DeviceRevoked()
-    ConnectedDevice.objects.bulk_create(
-        [
-            ConnectedDevice(
-                session=session,
-                device=device,
-                connected_at=now,
-                last_seen_at=now,
-                is_connected=True,
-                ip_address=ip_address,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["session", "device"],
-        update_fields=["last_seen_at", "is_connected", "disconnected_at", "ip_address"],
-    )
+    """Upsert the (session, device) row: first join sets connected_at, a rejoin keeps it.
+
+    One statement that writes only while the session is active and the device
+    usable, so a join racing the session's end is either in its register or
+    refused, never left connected to an ended session.
+
+    Raises DeviceRevoked or JoinRefused("no_active_session") when nothing was written.
+    """
+    fields = {f.name: f for f in ConnectedDevice._meta.concrete_fields}
+    with connection.cursor() as cursor:
+        moment = fields["connected_at"].get_db_prep_value(now, connection)
+        cursor.execute(
+            _attach_sql(connection.vendor),
+            [
+                session.pk,
+                device.pk,
+                moment,
+                moment,
+                fields["ip_address"].get_db_prep_value(ip_address, connection),
+                session.pk,
+                device.pk,
+            ],
+        )
+        attached = cursor.rowcount
+    if not attached:
+        if not _usable(device).exists():
+            raise DeviceRevoked()
+        raise JoinRefused("no_active_session", "That session has ended.")
     broadcast.session_counts_changed(session_id=session.pk, course_id=session.course_id)
 
 
@@ -142,9 +183,8 @@ def join_by_code(
         _count_bad_code(device)
         raise JoinRefused("invalid_code", "That code is not valid; check the lecturer's screen.")
     if not session.student_enrolled:
-        raise JoinRefused("not_enrolled", f"You are not enrolled in {session.course.code}.")
-    with transaction.atomic():
-        _attach(device=device, session=session, ip_address=ip_address, now=now)
+        raise JoinRefused("not_enrolled", f"You are not enrolled in {session.course_code}.")
+    _attach(device=device, session=session, ip_address=ip_address, now=now)
     return session
 
 
@@ -159,15 +199,16 @@ def join_by_session(
     now = now or timezone.now()
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise JoinRefused("invalid_code", "session must be a session id.")
-    session = NetworkSession.objects.select_related("course").filter(pk=session_id).first()
+    session = (
+        NetworkSession.objects.annotate(course_code=F("course__code")).filter(pk=session_id).first()
+    )
     if session is None or not session.is_active:
         raise JoinRefused("no_active_session", "That session is not running.")
     if not ConnectedDevice.objects.filter(session=session, device=device).exists():
         raise JoinRefused(
             "invalid_code", "This device has not joined that session; enter the code."
         )
-    with transaction.atomic():
-        _attach(device=device, session=session, ip_address=ip_address, now=now)
+    _attach(device=device, session=session, ip_address=ip_address, now=now)
     return session
 
 

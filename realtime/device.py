@@ -129,7 +129,7 @@ class DeviceConsumer(JsonSocket):
             broadcast.session_devices_group(session.pk), self.channel_name
         )
         await self.send_json(
-            {"type": "joined", "session": session.pk, "course": session.course.code}
+            {"type": "joined", "session": session.pk, "course": session.course_code}
         )
 
     async def cmd_ping(self, message: dict) -> None:

@@ -1,9 +1,14 @@
 """Races decided by PostgreSQL: row locks and conditional unique constraints under threads."""
 
-import pytest
+import threading
+import time
 
-from attendance.devices import DeviceLimitReached, register_device
-from attendance.models import AttendanceRecord, Device, NetworkSession
+import pytest
+from django.db import connection, transaction
+
+from attendance import presence
+from attendance.devices import DeviceLimitReached, register_device, revoke_device
+from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
 from conftest import run_at_once
@@ -40,3 +45,89 @@ def test_concurrent_registrations_at_the_limit_never_make_a_third_device(student
     assert sum(isinstance(r, tuple) for r in results) == 1
     assert sum(isinstance(r, DeviceLimitReached) for r in results) == 3
     assert Device.objects.filter(student=students[0], is_active=True).count() == 2
+
+
+def _wait_until_blocked_on_a_lock(timeout: float = 5.0) -> None:
+    """Return once some other connection waits for a row lock (it reached the race)."""
+    from django.db import connections
+
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the other connection never waited for the lock")
+
+
+def _join_in_thread(device, code):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["session"] = presence.join_by_code(device=device, code=code)
+        except Exception as exc:  # asserted on below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_join_racing_the_end_of_its_session_waits_and_is_refused(course, students):
+    session, _ = start_session(course=course, by=None)
+    device, _token = register_device(student=students[0], name="phone")
+    with transaction.atomic():
+        # The end has taken its row lock; the join arrives while it writes the register.
+        NetworkSession.objects.select_for_update().get(pk=session.pk)
+        thread, outcome = _join_in_thread(device, session.join_code)
+        _wait_until_blocked_on_a_lock()
+        end_session(session=session)
+    thread.join(timeout=10)
+    assert isinstance(outcome.get("error"), presence.JoinRefused), outcome
+    assert outcome["error"].code == "no_active_session"
+    # Nothing is left connected to the ended session, and the register says absent.
+    assert not ConnectedDevice.objects.filter(session=session).exists()
+    assert AttendanceRecord.objects.get(session=session, student=students[0]).status == "absent"
+
+
+def test_a_join_racing_the_revocation_of_its_device_waits_and_is_refused(course, students):
+    session, _ = start_session(course=course, by=None)
+    device, _token = register_device(student=students[0], name="phone")
+    with transaction.atomic():
+        revoke_device(device=Device.objects.get(pk=device.pk))
+        thread, outcome = _join_in_thread(device, session.join_code)
+        _wait_until_blocked_on_a_lock()
+    thread.join(timeout=10)
+    assert isinstance(outcome.get("error"), presence.DeviceRevoked), outcome
+    assert not ConnectedDevice.objects.filter(session=session).exists()
+
+
+def test_joins_racing_an_end_are_each_in_the_register_or_refused(course, students):
+    session, _ = start_session(course=course, by=None)
+    devices = [register_device(student=s, name="phone")[0] for s in students]
+
+    def work(i):
+        if i == len(devices):
+            return end_session(session=session)
+        return presence.join_by_code(device=devices[i], code=session.join_code)
+
+    results = run_at_once(len(devices) + 1, work)
+    joined = {
+        d.student_id
+        for d, r in zip(devices, results[:-1], strict=True)
+        if isinstance(r, NetworkSession)
+    }
+    refused = [r for r in results[:-1] if not isinstance(r, NetworkSession)]
+    assert all(isinstance(r, presence.JoinRefused) for r in refused), refused
+    records = dict(
+        AttendanceRecord.objects.filter(session=session).values_list("student_id", "status")
+    )
+    assert {s for s, status in records.items() if status == "present"} == joined
+    assert not ConnectedDevice.objects.filter(session=session, is_connected=True).exists()
