@@ -26,7 +26,8 @@ from attendance.counters import count_up
 logger = logging.getLogger("rollcall.realtime")
 
 STAFF_GROUP = "courses-all"
-COUNTS_INTERVAL = 0.1  # seconds: at most 10 count pushes a second per session
+COUNTS_PER_SECOND = 10  # count pushes per session that a subscriber gets at most
+COUNTS_INTERVAL = 1 / COUNTS_PER_SECOND  # seconds between one process's readings
 SEND_TIMEOUT = 5.0
 
 

@@ -1,27 +1,50 @@
-"""A subscriber's side of the count limit: latest wins, at most one push per interval.
+"""A subscriber's side of the count limit: latest wins, at most 10 pushes in any second.
 
-Each server process already folds its own count changes (broadcast.py); a
-socket fed by several processes folds them again here, so whatever the number
-of processes it sends at most 10 count updates a second per session. The
-first update after a quiet spell goes out at once; the last one is never
-dropped, only delayed by at most one interval.
+Each server process already folds its own count changes into one reading
+every 100 ms (broadcast.py); a socket fed by several processes folds them
+again here, so whatever the number of processes it sends at most
+COUNTS_PER_SECOND count updates in any one second per session. The first
+update after a quiet spell goes out at once; the last one is never dropped,
+only delayed, by at most a second.
+
+Why a rolling window and not "100 ms after the previous push": readings that
+leave one process 100 ms apart cross the channel layer unevenly. Held to
+100 ms after the previous push, one late reading would delay every reading
+after it by as much (each push anchored on the one before), so the lecturer's
+screen would lag for the rest of the class. Pushes here need only
+`spacing` between them, and the window keeps the limit.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
-from realtime.broadcast import COUNTS_INTERVAL
+from realtime.broadcast import COUNTS_PER_SECOND
+
+WINDOW_SECONDS = 1.0
+# Less than the publishers' 100 ms, so a reading that arrives early after a
+# late one goes out; the window still holds the rate.
+SPACING_SECONDS = 0.08
 
 
 class LatestWins:
     def __init__(
-        self, push: Callable[[dict], Awaitable[None]], *, interval: float = COUNTS_INTERVAL
+        self,
+        push: Callable[[dict], Awaitable[None]],
+        *,
+        per_second: int = COUNTS_PER_SECOND,
+        window: float = WINDOW_SECONDS,
+        spacing: float = SPACING_SECONDS,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.push = push
-        self.interval = interval
+        self.per_second = per_second
+        self.window = window
+        self.spacing = spacing
+        self._clock = clock
         self._latest: dict[int, dict] = {}
         self._version: dict[int, int] = {}
-        self._last_push: dict[int, float] = {}
+        self._pushed_at: dict[int, deque[float]] = {}
         self._last_sent: dict[int, dict] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -42,23 +65,37 @@ class LatestWins:
         self._latest[key] = event
         if key in self._timers:
             return
-        loop = asyncio.get_running_loop()
-        wait = self._last_push.get(key, -1e9) + self.interval - loop.time()
+        now = self._now()
+        wait = self._next_slot(key, now) - now
         if wait > 0:
-            self._timers[key] = loop.call_later(wait, self._flush, key)
+            self._timers[key] = asyncio.get_running_loop().call_later(wait, self._flush, key)
         else:
             self._flush(key)
+
+    def _next_slot(self, key: int, now: float) -> float:
+        """The earliest time the next push of `key` keeps both rules."""
+        pushed = self._pushed_at.get(key)
+        if not pushed:
+            return now
+        slot = pushed[-1] + self.spacing
+        if len(pushed) >= self.per_second:
+            slot = max(slot, pushed[-self.per_second] + self.window)
+        return slot
 
     def _flush(self, key: int) -> None:
         self._timers.pop(key, None)
         event = self._latest.pop(key, None)
         if event is None:
             return
-        self._last_push[key] = asyncio.get_running_loop().time()
+        pushed = self._pushed_at.setdefault(key, deque(maxlen=self.per_second))
+        pushed.append(self._now())
         self._last_sent[key] = _payload(event)
         task = asyncio.ensure_future(self.push(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
 
     def close(self) -> None:
         for timer in self._timers.values():

@@ -23,7 +23,7 @@ async def test_a_subscriber_sends_the_first_change_at_once_and_the_last_one_late
     async def push(event):
         pushed.append(event["connected"])
 
-    coalescer = LatestWins(push, interval=0.05)
+    coalescer = LatestWins(push, spacing=0.05)
     coalescer.offer(1, _event(1, 1))
     await asyncio.sleep(0)
     assert pushed == [1]  # leading edge: no waiting for the interval
@@ -41,7 +41,7 @@ async def test_a_subscriber_ignores_an_older_reading_that_arrives_late():
     async def push(event):
         pushed.append(event["connected"])
 
-    coalescer = LatestWins(push, interval=0.05)
+    coalescer = LatestWins(push, spacing=0.05)
     coalescer.offer(1, _event(5, 5))
     coalescer.offer(1, _event(7, 7))
     coalescer.offer(1, _event(6, 6))
@@ -56,7 +56,7 @@ async def test_a_subscriber_skips_a_reading_equal_to_the_last_one_sent():
     async def push(event):
         pushed.append((event["version"], event["connected"]))
 
-    coalescer = LatestWins(push, interval=0.05)
+    coalescer = LatestWins(push, spacing=0.05)
     coalescer.offer(1, _event(1, 3))
     coalescer.offer(1, _event(2, 4))
     coalescer.offer(1, _event(3, 3))  # back to what the subscriber already shows
@@ -65,6 +65,50 @@ async def test_a_subscriber_skips_a_reading_equal_to_the_last_one_sent():
     coalescer.offer(1, _event(4, 5))
     await asyncio.sleep(0.2)
     assert pushed == [(1, 3), (4, 5)]
+    coalescer.close()
+
+
+async def test_a_late_reading_does_not_hold_back_the_ones_after_it():
+    now = [0.0]
+    pushed = []
+
+    async def push(event):
+        pushed.append(event["connected"])
+
+    coalescer = LatestWins(push, clock=lambda: now[0])
+    # A process sends a reading every 100 ms; the second crosses the layer
+    # 15 ms late, the third on time, 85 ms after it.
+    for at, n in ((0.0, 1), (0.115, 2), (0.20, 3)):
+        now[0] = at
+        coalescer.offer(1, _event(n, n))
+        await asyncio.sleep(0)
+    assert pushed == [1, 2, 3]  # none waited for "100 ms after the previous push"
+    coalescer.close()
+
+
+async def test_a_subscriber_fed_by_several_processes_keeps_to_the_limit_in_any_window():
+    loop = asyncio.get_running_loop()
+    pushed_at, pushed = [], []
+
+    def push(event):
+        # Called as the push is decided, so the times are the coalescer's own.
+        pushed_at.append(loop.time())
+        pushed.append(event["connected"])
+        return asyncio.sleep(0)
+
+    coalescer = LatestWins(push, per_second=5, window=0.25, spacing=0.01)
+    # Two processes, each sending a reading every 10 ms: 200 a second together.
+    version = 0
+    for _ in range(60):
+        for _process in range(2):
+            version += 1
+            coalescer.offer(1, _event(version, version))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    assert pushed[-1] == version  # the newest reading is delivered in the end
+    assert 5 < len(pushed) < 60
+    for first, sixth in zip(pushed_at, pushed_at[5:], strict=False):
+        assert sixth - first >= 0.25 - 1e-6  # never 6 pushes within one window
     coalescer.close()
 
 
