@@ -3,15 +3,24 @@
 Production runs it as its own process (`manage.py cleanup_sessions --loop`);
 the embedded demo runs it in a daemon thread of the server process, started
 from config/asgi.py, so nobody has to remember a command.
+
+Between sweeps the loop also rotates due join codes once a second. A server
+process does that too while a lecturer's socket is open in it
+(realtime/ticker.py); the loop covers the time when none is, such as a
+dashboard that fell back to polling or a program reading the API. The
+rotation is a conditional UPDATE, so both doing it still rotates a code once.
 """
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections
 
+from attendance.codes import rotate_due_codes
 from attendance.sessions import (
     CleanupResult,
     EndResult,
@@ -59,6 +68,42 @@ def sweep_once(*, hours: int | None = None) -> SweepResult:
         close_old_connections()
 
 
+ROTATE_EVERY_SECONDS = 1.0
+
+
+def rotate_codes() -> int:
+    """Rotate every due join code; return how many this call rotated."""
+    close_old_connections()
+    try:
+        return rotate_due_codes()
+    finally:
+        close_old_connections()
+
+
+def rotate_codes_until(
+    deadline: float,
+    *,
+    stopped: Callable[[], bool],
+    wait: Callable[[float], object],
+    on_error: Callable[[Exception], None],
+) -> None:
+    """Rotate due codes once a second until `deadline` (time.monotonic()) or `stopped()`."""
+    while not stopped():
+        try:
+            rotate_codes()
+        except Exception as exc:
+            # A database restart must not stop the loop; the next second tries again.
+            on_error(exc)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        wait(min(remaining, ROTATE_EVERY_SECONDS))
+
+
+def _log_rotation_failure(exc: Exception) -> None:
+    logger.error("Join-code rotation failed; trying again", exc_info=exc)
+
+
 def run_until(stop: threading.Event, *, interval: float) -> int:
     """Sweep every `interval` seconds until `stop` is set; return how many sweeps ran."""
     sweeps = 0
@@ -70,7 +115,12 @@ def run_until(stop: threading.Event, *, interval: float) -> int:
         except Exception:
             logger.exception("Sweep failed; trying again in %s s", interval)
         sweeps += 1
-        stop.wait(interval)
+        rotate_codes_until(
+            time.monotonic() + interval,
+            stopped=stop.is_set,
+            wait=stop.wait,
+            on_error=_log_rotation_failure,
+        )
     return sweeps
 
 

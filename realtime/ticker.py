@@ -4,7 +4,8 @@ While at least one dashboard or events socket is open in a process, a task
 on its event loop rotates due codes once a second. Several processes may
 run it at once: codes.rotate_code only rotates when its conditional UPDATE
 wins, so a code never rotates twice for one interval and each rotation is
-pushed once.
+pushed once. The sweeper rotates codes too (attendance/sweeper.py), for the
+time when no lecturer's socket is open anywhere.
 """
 
 import asyncio

@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -171,3 +172,55 @@ def test_the_loop_sweeps_and_stops_cleanly_on_a_signal(migrated_sqlite, tmp_path
             "SELECT is_active, end_reason FROM attendance_networksession"
         ).fetchall() == [(0, "expired")]
         assert db.execute("SELECT COUNT(*) FROM attendance_attendancerecord").fetchone() == (3,)
+
+
+SETUP_RUNNING_SESSION = """
+from attendance.models import Course
+from attendance.sessions import start_session
+start_session(course=Course.objects.create(code="ROT1", title="Rotation"), by=None)
+"""
+
+
+def test_the_loop_rotates_join_codes_between_sweeps(migrated_sqlite, tmp_path):
+    # No lecturer's socket is open anywhere: the sweeper alone rotates the code.
+    db_path = tmp_path / "db.sqlite3"
+    shutil.copy(migrated_sqlite, db_path)
+    env = {**subprocess_env(db_path), "ATTENDANCE_CODE_ROTATE_SECONDS": "1"}
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SETUP_RUNNING_SESSION],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    with sqlite3.connect(db_path) as db:
+        [(first,)] = db.execute("SELECT join_code FROM attendance_networksession").fetchall()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", "3600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        codes = [first]
+        deadline = time.monotonic() + 30
+        while len(codes) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with sqlite3.connect(db_path) as db:
+                [(code, previous)] = db.execute(
+                    "SELECT join_code, previous_join_code FROM attendance_networksession"
+                ).fetchall()
+            if code != codes[-1]:
+                assert previous == codes[-1]  # the code it replaced stays valid
+                codes.append(code)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Two rotations within one sweep interval of an hour.
+    assert len(codes) == 3, codes
+    assert proc.returncode == 0
+    assert "Traceback" not in output and "rotation failed" not in output

@@ -64,7 +64,8 @@ def test_a_sweep_with_nothing_to_do_reports_no_work(course):
     assert not sweeper.sweep_once().had_work
 
 
-def test_the_loop_survives_a_failed_sweep_and_stops_when_told(monkeypatch, caplog):
+def test_the_loop_survives_a_failed_sweep_and_stops_when_told(monkeypatch, caplog, settings):
+    settings.ATTENDANCE_CODE_ROTATE_SECONDS = 0  # no rotation between the sweeps here
     stop = threading.Event()
     calls = []
 
@@ -87,3 +88,51 @@ def test_the_in_process_sweeper_stays_off_when_disabled(settings):
     settings.ATTENDANCE_IN_PROCESS_SWEEP = True
     settings.ATTENDANCE_SWEEP_SECONDS = 0
     assert sweeper.start_in_process_sweeper_if_enabled() is None
+
+
+def _idle_sweep():
+    return sweeper.SweepResult(superseded=[], cleanup=sweeper.CleanupResult(dry_run=False))
+
+
+@pytest.mark.django_db
+def test_the_loop_rotates_due_codes_between_sweeps(course, settings, monkeypatch):
+    settings.ATTENDANCE_CODE_ROTATE_SECONDS = 30
+    session, _ = start_session(course=course, by=None)
+    NetworkSession.objects.filter(pk=session.pk).update(
+        code_rotated_at=timezone.now() - timedelta(seconds=31)
+    )
+    stop = threading.Event()
+    rotate = sweeper.rotate_due_codes
+
+    def rotate_then_stop():
+        rotated = rotate()
+        stop.set()
+        return rotated
+
+    monkeypatch.setattr(sweeper, "sweep_once", _idle_sweep)
+    monkeypatch.setattr(sweeper, "rotate_due_codes", rotate_then_stop)
+    # One sweep an hour, yet the due code rotates before the next one.
+    assert sweeper.run_until(stop, interval=3600) == 1
+    rotated = NetworkSession.objects.get(pk=session.pk)
+    assert rotated.previous_join_code == session.join_code
+    assert rotated.join_code != session.join_code
+
+
+def test_a_failed_rotation_does_not_stop_the_loop(monkeypatch, caplog):
+    stop = threading.Event()
+    calls = []
+
+    def flaky_rotation():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database restarting")
+        stop.set()
+        return 0
+
+    monkeypatch.setattr(sweeper, "sweep_once", _idle_sweep)
+    monkeypatch.setattr(sweeper, "rotate_due_codes", flaky_rotation)
+    monkeypatch.setattr(sweeper, "ROTATE_EVERY_SECONDS", 0.01)
+    with caplog.at_level(logging.ERROR, logger="rollcall.sweeper"):
+        assert sweeper.run_until(stop, interval=3600) == 1
+    assert len(calls) == 2
+    assert "Join-code rotation failed" in caplog.text

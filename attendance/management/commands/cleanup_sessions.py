@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
-from attendance.sweeper import sweep_once
+from attendance.sweeper import rotate_codes_until, sweep_once
 
 
 def hours_argument(raw: str) -> int:
@@ -131,6 +131,9 @@ class Command(BaseCommand):
                 return
             time.sleep(min(remaining, 0.2))
 
+    def rotation_failed(self, exc: Exception) -> None:
+        self.stderr.write(f"Join-code rotation failed: {exc.__class__.__name__}: {exc}")
+
     def run_loop(self, *, hours: int, interval: float) -> None:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
@@ -158,7 +161,13 @@ class Command(BaseCommand):
                         f"disconnected {counts['devices_disconnected']} silent device(s)."
                     )
             self.stdout.flush()
-            self.sleep(interval)
+            # Join codes rotate between sweeps, once a second.
+            rotate_codes_until(
+                time.monotonic() + interval,
+                stopped=lambda: self.shutdown,
+                wait=self.sleep,
+                on_error=self.rotation_failed,
+            )
         self.stdout.write(
             f"Received {self.stopped_by}. Sweeper stopped after {sweeps} sweep(s): "
             f"ended {ended} session(s), wrote {records} record(s)."
