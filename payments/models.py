@@ -2,7 +2,8 @@
 
 Money rows are append-only. A charge, a payment or a reversal is never edited
 or deleted once written (save() of an existing row, delete() and the queryset
-update()/delete() all raise ImmutableEntryError); a mistake is undone by a new
+update()/delete() all raise ImmutableEntryError; on PostgreSQL triggers from
+migration 0002 refuse the same to any client); a mistake is undone by a new
 entry. payments/ledger.py is the only writer, payments/selectors.py computes
 balances from these rows in the database.
 """
