@@ -212,6 +212,11 @@ def join_by_session(
     return session
 
 
+def _touch(device: Device, now: datetime) -> None:
+    if not _usable(device).update(last_used_at=now):
+        raise DeviceRevoked()
+
+
 def heartbeat_due(*, last_written: datetime | None, now: datetime) -> bool:
     return last_written is None or now - last_written >= timedelta(seconds=heartbeat_seconds())
 
@@ -236,21 +241,24 @@ def heartbeat(
         if not _usable(device).exists():
             raise DeviceRevoked()
         return last_written
+    if session_id is None:
+        # A device between sessions (its hello, for one): one statement, no
+        # transaction to open and commit around it.
+        _touch(device, now)
+        return now
     with transaction.atomic():
-        if not _usable(device).update(last_used_at=now):
-            raise DeviceRevoked()
-        if session_id is not None:
-            rows = ConnectedDevice.objects.filter(
-                session_id=session_id, device=device, session__is_active=True
-            )
-            # A device the sweep gave up on comes back: count it again.
-            revived = rows.filter(is_connected=False).update(
-                is_connected=True, disconnected_at=None, last_seen_at=now
-            )
-            if revived:
-                _counts_changed(session_id)
-            else:
-                rows.update(last_seen_at=now)
+        _touch(device, now)
+        rows = ConnectedDevice.objects.filter(
+            session_id=session_id, device=device, session__is_active=True
+        )
+        # A device the sweep gave up on comes back: count it again.
+        revived = rows.filter(is_connected=False).update(
+            is_connected=True, disconnected_at=None, last_seen_at=now
+        )
+        if revived:
+            _counts_changed(session_id)
+        else:
+            rows.update(last_seen_at=now)
     return now
 
 

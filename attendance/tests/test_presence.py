@@ -38,6 +38,14 @@ def test_joining_twice_keeps_one_row_and_the_first_join_time(device, session):
     assert row.last_seen_at == start + timedelta(minutes=5)
 
 
+def test_a_heartbeat_outside_a_session_is_one_statement(device, django_assert_num_queries):
+    # The hello's heartbeat: a reconnecting class pays it once per device.
+    with django_assert_num_queries(1):
+        presence.heartbeat(device=device, session_id=None, last_written=None)
+    device.refresh_from_db()
+    assert device.last_used_at is not None
+
+
 def test_a_heartbeat_within_the_interval_only_reads(device, session, django_assert_num_queries):
     now = timezone.now()
     presence.join_by_code(device=device, code=session.join_code, now=now)
