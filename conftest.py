@@ -143,3 +143,17 @@ def other_course(db, other_lecturer):
 @pytest.fixture
 def students(make_students, course):
     return make_students(5, course=course)
+
+
+@pytest.fixture
+def ada(students, course):
+    """Ada Lovelace, enrolled in `course` beside `students`; her email shares no word
+    with her name, so a search can tell which field matched."""
+    student = Student.objects.create(
+        student_number="S90001",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="countess@analytical.example",
+    )
+    Enrollment.objects.create(course=course, student=student)
+    return student

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession
+from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession, Student
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,24 @@ def courses_for_user(user: AbstractBaseUser) -> QuerySet[Course]:
     if user.is_staff:
         return Course.objects.all()
     return Course.objects.filter(lecturers=user)
+
+
+def search_students(students: QuerySet[Student], *, text: str) -> QuerySet[Student]:
+    """The students matching every word of `text`, for the fee pages and the API alike.
+
+    A word matches when the first name, last name, student number or email
+    contains it, in any case; so "ada lovelace" finds Ada Lovelace, and so does
+    "lovelace ada". Empty or whitespace-only text filters nothing. One WHERE
+    clause per word, no extra query.
+    """
+    for word in text.split():
+        students = students.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(student_number__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return students
 
 
 def user_can_manage_course(user: AbstractBaseUser, course: Course) -> bool:

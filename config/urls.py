@@ -12,3 +12,8 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("attendance.urls")),
 ]
+
+# JSON in the API's envelope under /api/, Django's pages elsewhere. Unknown
+# /api/ URLs need no handler404: the API's own catch-all route answers them.
+handler400 = "attendance.api.views.fallback.bad_request"
+handler500 = "attendance.api.views.fallback.server_error"

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from attendance.models import Course, Enrollment, Student
 from attendance.reports import csv_safe
-from attendance.selectors import courses_for_user
+from attendance.selectors import courses_for_user, search_students
 from payments import ledger
 from payments.forms import AdjustmentForm, PaymentForm, StudentFilterForm, VoidPaymentForm
 from payments.models import Payment, Term
@@ -58,14 +58,7 @@ def _filtered_students(request: HttpRequest):
     students = students_for_user(request.user)
     term = active_term() if show_fees else None
     if form.is_valid():
-        q = form.cleaned_data["q"].strip()
-        if q:
-            for word in q.split():
-                students = students.filter(
-                    Q(first_name__icontains=word)
-                    | Q(last_name__icontains=word)
-                    | Q(student_number__icontains=word)
-                )
+        students = search_students(students, text=form.cleaned_data["q"])
         course = form.cleaned_data["course"]
         if course is not None:
             students = students.filter(

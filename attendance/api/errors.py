@@ -2,8 +2,9 @@
 
 import logging
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,10 +19,32 @@ class Refused(exceptions.APIException):
     default_detail = "The request was refused."
 
 
+class Malformed(exceptions.APIException):
+    """Django refused the request itself: a bad Host header, too many fields, a body too big."""
+
+    status_code = 400
+    default_code = "bad_request"
+    default_detail = "The request could not be understood."
+
+
 class Conflict(exceptions.APIException):
     status_code = 409
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
+
+
+SERVER_ERROR_DETAIL = "Something went wrong on our side."
+
+
+def error_response(*, code: str, detail: str, status: int) -> JsonResponse:
+    """The envelope for answers made outside DRF's exception handler."""
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    # path_info, not get_host() or the full URL: it is all a handler for a
+    # refused Host header may still read.
+    return request.path_info.startswith("/api/")
 
 
 def _first_message(detail) -> str:
@@ -41,12 +64,18 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, (SuspiciousOperation, BadRequest)):
+        # Raised while a view reads the request (TooManyFieldsSent,
+        # RequestDataTooBig): the client's fault, not a 500. Logged where Django
+        # logs them; the client is not told Django's message, which names settings.
+        if isinstance(exc, SuspiciousOperation):
+            security_logger = logging.getLogger(f"django.security.{exc.__class__.__name__}")
+            security_logger.error(str(exc))
+        exc = Malformed()
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
-        return JsonResponse(
-            {"error": "server_error", "detail": "Something went wrong on our side."}, status=500
-        )
+        return error_response(code="server_error", detail=SERVER_ERROR_DETAIL, status=500)
     if isinstance(exc, exceptions.APIException):
         code = exc.get_codes()
         if isinstance(code, (dict, list)):

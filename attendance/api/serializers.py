@@ -66,7 +66,13 @@ class SessionStartSerializer(StrictSerializer):
 
 
 class StudentFilterSerializer(serializers.Serializer):
-    search = TextField(required=False, allow_blank=True, max_length=100)
+    search = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Words separated by spaces; a student matches when every word is part of "
+        "their first name, last name, student number or email, in any case. Empty: no filter.",
+    )
     course = id_field(required=False)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
     status = serializers.ChoiceField(

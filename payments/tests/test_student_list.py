@@ -81,6 +81,26 @@ def test_it_searches_by_name_and_number(client, staff_user, students):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "q", ["ada lovelace", "Lovelace Ada", "countess@analytical.example", "ada analytical"]
+)
+def test_it_finds_a_student_when_every_word_matches(client, lecturer, ada, students, q):
+    client.force_login(lecturer)
+    response = client.get(URL, {"q": q})
+    assert list(response.context["page"].object_list) == [ada]
+    assert "Ada Lovelace" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_search_that_matches_nothing_says_so(client, staff_user, ada):
+    client.force_login(staff_user)
+    response = client.get(URL, {"q": "ada babbage"})
+    assert response.context["page"].paginator.count == 0
+    body = response.content.decode()
+    assert "No student matches these filters" in body and "Ada Lovelace" not in body
+
+
+@pytest.mark.django_db
 def test_it_filters_by_status_and_course(
     client, staff_user, billed_term, students, pay, other_course, make_students
 ):

@@ -102,3 +102,10 @@ def test_errors_of_the_schema_and_docs_are_json(db, method, path, status):
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
     assert set(response.json()) == {"error", "detail"}
+
+
+def test_the_student_search_parameter_states_the_search_rule(schema):
+    parameters = schema["paths"]["/api/students/"]["get"]["parameters"]
+    [search] = [p for p in parameters if p["name"] == "search"]
+    assert "every word" in search["description"]
+    assert "email" in search["description"]

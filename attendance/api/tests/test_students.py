@@ -6,6 +6,11 @@ from payments import ledger
 URL = "/api/students/"
 
 
+def _count(response) -> int:
+    assert response.status_code == 200, response.content
+    return response.json()["count"]
+
+
 def _numbers(response) -> set[str]:
     assert response.status_code == 200, response.content
     return {row["student_number"] for row in response.json()["results"]}
@@ -78,6 +83,24 @@ def test_it_searches_by_name_and_number(client_for, students):
     assert _numbers(client.get(URL, {"search": "nobody-has-this"})) == set()
 
 
+@pytest.mark.parametrize(
+    "search", ["ada lovelace", "Lovelace Ada", "countess@analytical.example", "ada analytical"]
+)
+def test_it_finds_a_student_when_every_word_matches(client_for, ada, search):
+    response = client_for("lecturer").get(URL, {"search": search})
+    assert _numbers(response) == {ada.student_number}
+
+
+def test_a_search_that_matches_nothing_is_an_empty_list(client_for, ada):
+    response = client_for("staff").get(URL, {"search": "ada babbage"})
+    assert response.json()["count"] == 0
+    assert _numbers(response) == set()
+
+
+def test_a_blank_search_filters_nothing(client_for, ada):
+    assert _count(client_for("staff").get(URL, {"search": "   "})) == 6
+
+
 def test_it_filters_by_course_and_active(client_for, students, other_course, make_students):
     others = make_students(2, course=other_course, prefix="H")
     students[0].is_active = False
@@ -117,6 +140,9 @@ def test_its_query_count_is_flat(
     # Token and its stamp, staff check, active term, count, page with fees, the page's courses.
     with django_assert_num_queries(6):
         response = client.get(URL)
+    assert response.json()["count"] == n + 5
+    with django_assert_num_queries(6):
+        response = client.get(URL, {"search": "first last s"})
     assert response.json()["count"] == n + 5
 
 

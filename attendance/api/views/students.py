@@ -1,6 +1,5 @@
 """The student roster as the caller may see it, with fees for those allowed to see them."""
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import PermissionDenied
@@ -10,6 +9,7 @@ from attendance.api.access import validated
 from attendance.api.pagination import Pagination
 from attendance.api.permissions import MaySeeStudents
 from attendance.models import Student
+from attendance.selectors import search_students
 from payments.permissions import can_view_fees
 from payments.selectors import active_term, annotate_fees, students_for_user
 
@@ -35,14 +35,7 @@ class StudentList(generics.ListAPIView):
         user = self.request.user
         fees = can_view_fees(user)
         students = students_for_user(user)
-        if query.get("search"):
-            text = query["search"].strip()
-            students = students.filter(
-                Q(student_number__icontains=text)
-                | Q(first_name__icontains=text)
-                | Q(last_name__icontains=text)
-                | Q(email__icontains=text)
-            )
+        students = search_students(students, text=query.get("search", ""))
         if query.get("course") is not None:
             students = students.filter(
                 pk__in=Student.objects.filter(courses__pk=query["course"]).values("pk")
