@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from attendance import codes
 from attendance.counters import count_up, read_count
-from attendance.models import ConnectedDevice, Device, NetworkSession, Student
+from attendance.models import ConnectedDevice, Course, Device, NetworkSession, Student
 from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
@@ -188,6 +188,32 @@ def join_by_code(
     return session
 
 
+def _session_to_reattach(*, session_id: int, device: Device) -> NetworkSession | None:
+    """The session with its `course_code`, and `device_joined`: whether `device` joined it.
+
+    Every device re-attaches at once after a server restart, so this is one
+    statement written out, like the look-up by code (codes.session_for_code).
+    """
+    session = NetworkSession._meta.db_table
+    course = Course._meta.db_table
+    connected = ConnectedDevice._meta.db_table
+    sql = f"""
+        SELECT s.*, c.code AS course_code,
+               EXISTS (
+                   SELECT 1 FROM {connected} cd
+                   WHERE cd.session_id = s.id AND cd.device_id = %s
+               ) AS device_joined
+        FROM {session} s JOIN {course} c ON c.id = s.course_id
+        WHERE s.id = %s
+    """
+    found = list(NetworkSession.objects.raw(sql, [device.pk, session_id]))
+    if not found:
+        return None
+    # SQLite answers EXISTS with 0 or 1.
+    found[0].device_joined = bool(found[0].device_joined)
+    return found[0]
+
+
 def join_by_session(
     *,
     device: Device,
@@ -199,12 +225,10 @@ def join_by_session(
     now = now or timezone.now()
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise JoinRefused("invalid_code", "session must be a session id.")
-    session = (
-        NetworkSession.objects.annotate(course_code=F("course__code")).filter(pk=session_id).first()
-    )
+    session = _session_to_reattach(session_id=session_id, device=device)
     if session is None or not session.is_active:
         raise JoinRefused("no_active_session", "That session is not running.")
-    if not ConnectedDevice.objects.filter(session=session, device=device).exists():
+    if not session.device_joined:
         raise JoinRefused(
             "invalid_code", "This device has not joined that session; enter the code."
         )

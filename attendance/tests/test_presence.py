@@ -8,7 +8,7 @@ from django.utils import timezone
 from attendance import presence
 from attendance.devices import register_device, revoke_device
 from attendance.models import ConnectedDevice
-from attendance.sessions import start_session
+from attendance.sessions import end_session, start_session
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,24 @@ def test_joining_twice_keeps_one_row_and_the_first_join_time(device, session):
     assert row.connected_at == start
     assert row.ip_address == "10.0.0.8"
     assert row.last_seen_at == start + timedelta(minutes=5)
+
+
+def test_a_reattach_costs_two_queries(device, session, django_assert_num_queries):
+    presence.join_by_code(device=device, code=session.join_code)
+    # The session with the device's row, then the upsert.
+    with django_assert_num_queries(2):
+        joined = presence.join_by_session(device=device, session_id=session.pk)
+    assert joined.pk == session.pk and joined.course_code == session.course.code
+
+
+def test_a_reattach_to_an_ended_or_unknown_session_is_refused(device, session):
+    presence.join_by_code(device=device, code=session.join_code)
+    end_session(session=session)
+    for session_id in (session.pk, session.pk + 1000):
+        with pytest.raises(presence.JoinRefused) as refused:
+            presence.join_by_session(device=device, session_id=session_id)
+        assert refused.value.code == "no_active_session"
+    assert not ConnectedDevice.objects.filter(is_connected=True).exists()
 
 
 def test_a_heartbeat_outside_a_session_is_one_statement(device, django_assert_num_queries):
