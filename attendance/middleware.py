@@ -12,9 +12,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+
+from attendance.api.errors import error_response, is_api_request
 
 logger = logging.getLogger("rollcall.sessions")
 
@@ -36,8 +38,8 @@ def session_interrupted_response(request: HttpRequest) -> HttpResponse:
         request.method,
         request.path,
     )
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": "session_interrupted", "detail": MESSAGE}, status=401)
+    if is_api_request(request):
+        return error_response(code="session_interrupted", detail=MESSAGE, status=401)
     login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({INTERRUPTED_FLAG: 1})}"
     if request.headers.get("HX-Request") == "true":
         # htmx follows HX-Redirect with a full page load instead of swapping a fragment.
