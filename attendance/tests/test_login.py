@@ -60,3 +60,27 @@ def test_a_plain_page_view_does_not_save_the_session_again(client, lecturer):
     assert response.status_code == 200
     assert settings.SESSION_COOKIE_NAME not in response.cookies
     assert Session.objects.get(session_key=key).expire_date == saved
+
+
+def _nav(html: str) -> str:
+    return html.split("<nav>", 1)[1].split("</nav>", 1)[0]
+
+
+def test_a_student_signs_in_to_a_bar_that_offers_check_in_only(client, make_user, students):
+    user = make_user("ada")
+    students[0].user = user
+    students[0].save()
+    response = client.post(reverse("login"), {"username": "ada", "password": "pw"}, follow=True)
+    nav = _nav(response.content.decode())
+    assert f'href="{reverse("device")}"' in nav
+    for lecturers_page in ("dashboard", "session-list", "payments:student-list"):
+        assert f'href="{reverse(lecturers_page)}"' not in nav
+
+
+def test_a_lecturer_who_is_also_a_student_keeps_the_lecturers_bar(client, lecturer, students):
+    students[0].user = lecturer
+    students[0].save()
+    client.post(reverse("login"), {"username": "lecturer", "password": "pw"})
+    nav = _nav(client.get(reverse("dashboard")).content.decode())
+    assert f'href="{reverse("session-list")}"' in nav
+    assert f'href="{reverse("device")}"' not in nav
