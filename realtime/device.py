@@ -13,7 +13,7 @@ import logging
 from django.utils import timezone
 
 from attendance import presence
-from attendance.devices import authenticate_device
+from attendance.devices import hello_device
 from realtime import broadcast
 from realtime.db import db_call
 from realtime.protocol import (
@@ -80,15 +80,15 @@ class DeviceConsumer(JsonSocket):
 
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
-        device = await db_call(authenticate_device)(public_id=device_id, token=token)
+        device = await db_call(hello_device)(public_id=device_id, token=token)
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         self.device = device
+        # The hello touched the device: it counts as the first heartbeat.
+        self.last_written = device.last_used_at
         self._hello_deadline.cancel()
         await self.channel_layer.group_add(broadcast.device_group(device.pk), self.channel_name)
-        # First heartbeat: touches last_used_at and proves the device is still active.
-        await self._heartbeat()
         await self.send_json(
             {
                 "type": "welcome",

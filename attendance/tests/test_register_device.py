@@ -7,6 +7,7 @@ from attendance import tokens
 from attendance.devices import (
     DeviceLimitReached,
     authenticate_device,
+    hello_device,
     register_device,
     revoke_device,
 )
@@ -92,3 +93,21 @@ def test_tokens_are_compared_in_constant_time(students):
     ) as compare:
         assert authenticate_device(public_id=str(device.public_id), token=token) == device
     compare.assert_called_once_with(tokens.hash_secret(token), device.token_hash)
+
+
+def test_a_hello_authenticates_and_records_the_use_in_two_queries(
+    students, django_assert_num_queries
+):
+    device, token = register_device(student=students[0], name="phone")
+    with django_assert_num_queries(2):
+        greeted = hello_device(public_id=str(device.public_id), token=token)
+    assert greeted == device and greeted.last_used_at is not None
+    device.refresh_from_db()
+    assert device.last_used_at == greeted.last_used_at
+
+
+def test_a_hello_with_a_wrong_token_records_nothing(students):
+    device, _token = register_device(student=students[0], name="phone")
+    assert hello_device(public_id=str(device.public_id), token="wrong") is None
+    device.refresh_from_db()
+    assert device.last_used_at is None
