@@ -147,7 +147,7 @@ def test_wrong_codes_are_counted_in_redis_for_every_process(device, session, set
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.SharedRedisCache",
             "LOCATION": test_redis_url(),
             "KEY_PREFIX": "rollcall-test",
         }

@@ -108,7 +108,7 @@ def test_a_redis_url_switches_to_channels_redis_and_cached_db_sessions(monkeypat
     s = loaded(monkeypatch, tmp_path, REDIS_URL="redis://127.0.0.1:6379/2")
     assert s["LAYER"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert s["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
-    assert s["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert s["CACHE"] == "config.redis_cache.SharedRedisCache"
     # Well above channels-redis' 5 s blocking read, and a pool larger than 100.
     assert s["LAYER_HOST"]["socket_timeout"] > 5
     assert s["LAYER_HOST"]["max_connections"] > 100

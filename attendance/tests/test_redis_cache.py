@@ -1,0 +1,89 @@
+"""The Redis cache backend shares one client per process: requests and sockets alike."""
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.cache import caches
+
+from attendance.counters import count_up, read_count
+from conftest import test_redis_url
+
+
+def _redis_cache(settings, location: str, prefix: str = "rollcall-test-cache") -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.redis_cache.SharedRedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": prefix,
+        }
+    }
+
+
+def test_every_thread_gets_the_same_client_for_one_location(settings):
+    _redis_cache(settings, "redis://127.0.0.1:6379/14")
+    seen = [caches["default"]._cache]
+    thread = threading.Thread(target=lambda: seen.append(caches["default"]._cache))
+    thread.start()
+    thread.join()
+    assert seen[0] is seen[1]
+    _redis_cache(settings, "redis://127.0.0.1:6379/15")
+    assert caches["default"]._cache is not seen[0]
+
+
+def _connections_opened(work) -> int:
+    import redis
+
+    admin = redis.Redis.from_url(test_redis_url())
+    before = admin.info("stats")["total_connections_received"]
+    work()
+    # The admin connection itself was opened before the first reading.
+    return admin.info("stats")["total_connections_received"] - before
+
+
+@pytest.mark.redis
+def test_counts_from_many_sockets_use_one_connection(settings):
+    _redis_cache(settings, test_redis_url())
+    key = f"shared-client-{uuid.uuid4().hex}"
+
+    async def sockets():
+        # Each socket runs in its own async context, where Django's cache
+        # handler gives it a backend of its own.
+        await asyncio.gather(*(sync_to_async(count_up)(key, timeout=60) for _ in range(20)))
+
+    assert _connections_opened(lambda: asyncio.run(sockets())) <= 1
+    assert read_count(key) == 20
+    caches["default"].delete(key)
+
+
+@pytest.mark.servers
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_path):
+    from urllib.request import Request, urlopen
+
+    from django.test import Client
+
+    from realtime.tests.servers import daphne
+
+    _redis_cache(settings, test_redis_url(), prefix="rollcall")
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    client = Client()
+    client.force_login(lecturer)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    with daphne(workdir=tmp_path, extra_env={"REDIS_URL": test_redis_url()}) as port:
+
+        def twenty_page_views():
+            for _ in range(20):
+                # Each request is its own async context in the server, and the
+                # session engine reads the session from the cache.
+                request = Request(f"http://127.0.0.1:{port}/sessions/", headers={"Cookie": cookie})
+                with urlopen(request, timeout=10) as response:
+                    assert response.status == 200
+                    assert "lecturer" in response.read().decode()
+
+        twenty_page_views()  # the server's first requests open its pool
+        assert _connections_opened(twenty_page_views) <= 1
