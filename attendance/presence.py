@@ -135,20 +135,13 @@ def _attach(
 
     Raises DeviceRevoked or JoinRefused("no_active_session") when nothing was written.
     """
-    fields = {f.name: f for f in ConnectedDevice._meta.concrete_fields}
+    field = ConnectedDevice._meta.get_field
+    moment = field("connected_at").get_db_prep_value(now, connection)
+    address = field("ip_address").get_db_prep_value(ip_address, connection)
     with connection.cursor() as cursor:
-        moment = fields["connected_at"].get_db_prep_value(now, connection)
         cursor.execute(
             _attach_sql(connection.vendor),
-            [
-                session.pk,
-                device.pk,
-                moment,
-                moment,
-                fields["ip_address"].get_db_prep_value(ip_address, connection),
-                session.pk,
-                device.pk,
-            ],
+            [session.pk, device.pk, moment, moment, address, session.pk, device.pk],
         )
         attached = cursor.rowcount
     if not attached:
