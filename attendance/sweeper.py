@@ -87,13 +87,21 @@ def rotate_codes_until(
     wait: Callable[[float], object],
     on_error: Callable[[Exception], None],
 ) -> None:
-    """Rotate due codes once a second until `deadline` (time.monotonic()) or `stopped()`."""
+    """Rotate due codes once a second until `deadline` (time.monotonic()) or `stopped()`.
+
+    A failure is reported once until a rotation succeeds again (at most once
+    per sweep interval), not every second while the database is away.
+    """
+    failing = False
     while not stopped():
         try:
             rotate_codes()
+            failing = False
         except Exception as exc:
             # A database restart must not stop the loop; the next second tries again.
-            on_error(exc)
+            if not failing:
+                on_error(exc)
+            failing = True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return

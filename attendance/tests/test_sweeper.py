@@ -136,3 +136,22 @@ def test_a_failed_rotation_does_not_stop_the_loop(monkeypatch, caplog):
         assert sweeper.run_until(stop, interval=3600) == 1
     assert len(calls) == 2
     assert "Join-code rotation failed" in caplog.text
+
+
+def test_a_database_away_for_a_while_is_reported_once_per_sweep(monkeypatch, caplog):
+    stop = threading.Event()
+    calls = []
+
+    def away():
+        calls.append(1)
+        if len(calls) == 5:
+            stop.set()
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(sweeper, "sweep_once", _idle_sweep)
+    monkeypatch.setattr(sweeper, "rotate_due_codes", away)
+    monkeypatch.setattr(sweeper, "ROTATE_EVERY_SECONDS", 0.01)
+    with caplog.at_level(logging.ERROR, logger="rollcall.sweeper"):
+        sweeper.run_until(stop, interval=3600)
+    assert len(calls) == 5
+    assert caplog.text.count("Join-code rotation failed") == 1
