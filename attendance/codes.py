@@ -73,35 +73,42 @@ def session_for_code(code: str, *, student_id: int | None = None) -> NetworkSess
 
     The session carries `course_code`, and `student_enrolled`: whether the
     student `student_id` is enrolled in its course (False without one).
-
-    Every device's join pays this look-up, so it is one statement written
-    out: the ORM spends about four times as long building it as PostgreSQL
-    spends running it, and a class joining at once waits on that.
     """
     if not is_well_formed(code):
         return None
-    session = NetworkSession._meta.db_table
-    course = Course._meta.db_table
     enrollment = Enrollment._meta.db_table
     # A previous code is not unique: after the current codes, the newest
     # rotation is the one a student most plausibly read off the screen.
+    return session_look_up(
+        flag="student_enrolled",
+        exists=f"SELECT 1 FROM {enrollment} e"
+        " WHERE e.course_id = s.course_id AND e.student_id = %s",
+        where="s.is_active AND (s.join_code = %s OR s.previous_join_code = %s)"
+        " ORDER BY CASE WHEN s.join_code = %s THEN 0 ELSE 1 END, s.code_rotated_at DESC",
+        params=[student_id, code, code, code],
+    )
+
+
+def session_look_up(*, flag: str, exists: str, where: str, params: list) -> NetworkSession | None:
+    """The first session `s` that `where` picks, with its `course_code` and a boolean `flag`.
+
+    `flag` is the answer of `EXISTS (exists)`. Every device's join pays such a
+    look-up, so it is one statement written out: the ORM spends about four
+    times as long building it as PostgreSQL spends running it, and a class
+    joining at once waits on that.
+    """
     sql = f"""
-        SELECT s.*, c.code AS course_code,
-               EXISTS (
-                   SELECT 1 FROM {enrollment} e
-                   WHERE e.course_id = s.course_id AND e.student_id = %s
-               ) AS student_enrolled
-        FROM {session} s JOIN {course} c ON c.id = s.course_id
-        WHERE s.is_active AND (s.join_code = %s OR s.previous_join_code = %s)
-        ORDER BY CASE WHEN s.join_code = %s THEN 0 ELSE 1 END, s.code_rotated_at DESC
+        SELECT s.*, c.code AS course_code, EXISTS ({exists}) AS {flag}
+        FROM {NetworkSession._meta.db_table} s
+        JOIN {Course._meta.db_table} c ON c.id = s.course_id
+        WHERE {where}
         LIMIT 1
     """
-    found = list(NetworkSession.objects.raw(sql, [student_id, code, code, code]))
-    if not found:
-        return None
-    # SQLite answers EXISTS with 0 or 1.
-    found[0].student_enrolled = bool(found[0].student_enrolled)
-    return found[0]
+    session = next(iter(NetworkSession.objects.raw(sql, params)), None)
+    if session is not None:
+        # SQLite answers EXISTS with 0 or 1.
+        setattr(session, flag, bool(getattr(session, flag)))
+    return session
 
 
 def rotate_code(*, session: NetworkSession, now: datetime | None = None) -> bool:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from attendance import codes
 from attendance.counters import count_up, read_count
-from attendance.models import ConnectedDevice, Course, Device, NetworkSession, Student
+from attendance.models import ConnectedDevice, Device, NetworkSession, Student
 from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
@@ -184,27 +184,15 @@ def join_by_code(
 def _session_to_reattach(*, session_id: int, device: Device) -> NetworkSession | None:
     """The session with its `course_code`, and `device_joined`: whether `device` joined it.
 
-    Every device re-attaches at once after a server restart, so this is one
-    statement written out, like the look-up by code (codes.session_for_code).
+    Every device re-attaches at once after a server restart, hence one statement.
     """
-    session = NetworkSession._meta.db_table
-    course = Course._meta.db_table
     connected = ConnectedDevice._meta.db_table
-    sql = f"""
-        SELECT s.*, c.code AS course_code,
-               EXISTS (
-                   SELECT 1 FROM {connected} cd
-                   WHERE cd.session_id = s.id AND cd.device_id = %s
-               ) AS device_joined
-        FROM {session} s JOIN {course} c ON c.id = s.course_id
-        WHERE s.id = %s
-    """
-    found = list(NetworkSession.objects.raw(sql, [device.pk, session_id]))
-    if not found:
-        return None
-    # SQLite answers EXISTS with 0 or 1.
-    found[0].device_joined = bool(found[0].device_joined)
-    return found[0]
+    return codes.session_look_up(
+        flag="device_joined",
+        exists=f"SELECT 1 FROM {connected} cd WHERE cd.session_id = s.id AND cd.device_id = %s",
+        where="s.id = %s",
+        params=[device.pk, session_id],
+    )
 
 
 def join_by_session(
