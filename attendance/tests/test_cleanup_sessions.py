@@ -129,26 +129,36 @@ start_session(course=course, by=None, now=timezone.now() - timedelta(hours=9))
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_the_loop_sweeps_and_stops_cleanly_on_a_signal(migrated_sqlite, tmp_path, signum):
+def _database_with(migrated_sqlite, tmp_path, setup: str, **env: str) -> tuple[Path, dict]:
+    """A copy of the migrated database, `setup` run against it; its path and environment."""
     db_path = tmp_path / "db.sqlite3"
     shutil.copy(migrated_sqlite, db_path)
-    env = subprocess_env(db_path)
+    env = {**subprocess_env(db_path), **env}
     subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SETUP_EXPIRED_SESSION],
+        [sys.executable, "manage.py", "shell", "-c", setup],
         cwd=ROOT,
         env=env,
         check=True,
         timeout=60,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", "0.5"],
+    return db_path, env
+
+
+def _start_loop(env: dict, interval: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", interval],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_loop_sweeps_and_stops_cleanly_on_a_signal(migrated_sqlite, tmp_path, signum):
+    db_path, env = _database_with(migrated_sqlite, tmp_path, SETUP_EXPIRED_SESSION)
+    proc = _start_loop(env, "0.5")
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     seen = []
@@ -183,26 +193,12 @@ start_session(course=Course.objects.create(code="ROT1", title="Rotation"), by=No
 
 def test_the_loop_rotates_join_codes_between_sweeps(migrated_sqlite, tmp_path):
     # No lecturer's socket is open anywhere: the sweeper alone rotates the code.
-    db_path = tmp_path / "db.sqlite3"
-    shutil.copy(migrated_sqlite, db_path)
-    env = {**subprocess_env(db_path), "ATTENDANCE_CODE_ROTATE_SECONDS": "1"}
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SETUP_RUNNING_SESSION],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=60,
+    db_path, env = _database_with(
+        migrated_sqlite, tmp_path, SETUP_RUNNING_SESSION, ATTENDANCE_CODE_ROTATE_SECONDS="1"
     )
     with sqlite3.connect(db_path) as db:
         [(first,)] = db.execute("SELECT join_code FROM attendance_networksession").fetchall()
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", "3600"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _start_loop(env, "3600")
     try:
         codes = [first]
         deadline = time.monotonic() + 30
