@@ -8,6 +8,7 @@ The socket consumer is a thin caller: it translates JoinRefused into an error
 frame and DeviceRevoked into close code 4403.
 """
 
+import functools
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -93,6 +94,7 @@ def _counts_changed(session_id: int) -> None:
     broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
 
 
+@functools.cache
 def _attach_sql(vendor: str) -> str:
     connected = ConnectedDevice._meta.db_table
     session = NetworkSession._meta.db_table
