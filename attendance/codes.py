@@ -130,7 +130,10 @@ def rotate_code(*, session: NetworkSession, now: datetime | None = None) -> bool
                     session.previous_join_code = session.join_code
                     session.join_code = code
                     session.code_rotated_at = now
-                    broadcast.session_code(event=code_event(session))
+                    # The course's lecturers (and staff) hear of it, never devices.
+                    broadcast.publish(
+                        broadcast.course_audience(session.course_id), code_event(session)
+                    )
         except IntegrityError:
             continue  # another session took this code meanwhile
         return bool(changed)

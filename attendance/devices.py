@@ -65,7 +65,7 @@ def revoke_device(*, device: Device) -> bool:
     )
     if changed:
         device.is_active, device.slot, device.revoked_at = False, None, now
-        broadcast.device_revoked(device_id=device.pk)
+        broadcast.publish([broadcast.device_group(device.pk)], {"type": "device.revoked"})
     return bool(changed)
 
 

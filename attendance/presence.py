@@ -19,6 +19,7 @@ from django.utils import timezone
 from attendance import codes
 from attendance.counters import count_up, read_count
 from attendance.models import ConnectedDevice, Device, NetworkSession, Student
+from attendance.selectors import session_counts
 from realtime import broadcast
 
 PRESENCE_SILENT_INTERVALS = 3
@@ -58,7 +59,7 @@ def sweep_silent_devices(*, now: datetime) -> int:
         touched = list(silent.values_list("session_id", "session__course_id").distinct())
         swept = silent.update(is_connected=False, disconnected_at=now)
         for session_id, course_id in touched:
-            broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+            announce_counts(session_id=session_id, course_id=course_id)
     return swept
 
 
@@ -83,6 +84,31 @@ def _count_bad_code(device: Device) -> None:
 # --- Join, heartbeat, leave -------------------------------------------------------------
 
 
+def counts_event(*, session_id: int, course_id: int) -> dict:
+    """The session.counts event, read from the database now."""
+    # The version is taken before reading, so a later version always comes
+    # from a read that saw every earlier commit; a subscriber fed by several
+    # processes keeps the newest.
+    version = count_up(f"counts-version:{int(session_id)}", timeout=86400)
+    counts = session_counts([NetworkSession(pk=session_id, course_id=course_id)])[session_id]
+    return {
+        "type": "session.counts",
+        "course": course_id,
+        "session": session_id,
+        **counts.as_dict(),
+        "version": version,
+    }
+
+
+def announce_counts(*, session_id: int, course_id: int) -> None:
+    """After commit, the session's lecturers get its counts, coalesced (realtime/broadcast.py)."""
+    broadcast.publish_counts(
+        session_id=session_id,
+        groups=broadcast.course_audience(course_id),
+        read=functools.partial(counts_event, session_id=session_id, course_id=course_id),
+    )
+
+
 def _usable(device: Device) -> QuerySet[Device]:
     """The device, if it may still be used: not revoked, its student active."""
     return Device.objects.filter(pk=device.pk, is_active=True, student__is_active=True)
@@ -91,7 +117,7 @@ def _usable(device: Device) -> QuerySet[Device]:
 def _counts_changed(session_id: int) -> None:
     """Announce (after commit) that the session's presence counts changed."""
     course_id = NetworkSession.objects.values_list("course_id", flat=True).get(pk=session_id)
-    broadcast.session_counts_changed(session_id=session_id, course_id=course_id)
+    announce_counts(session_id=session_id, course_id=course_id)
 
 
 @functools.cache
@@ -150,7 +176,7 @@ def _attach(
         if not _usable(device).exists():
             raise DeviceRevoked()
         raise JoinRefused("no_active_session", "That session has ended.")
-    broadcast.session_counts_changed(session_id=session.pk, course_id=session.course_id)
+    announce_counts(session_id=session.pk, course_id=session.course_id)
 
 
 def join_by_code(

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from attendance import codes
 from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession, Student
 
 
@@ -114,15 +115,11 @@ class CourseCard:
 
     @property
     def code_expires_at(self):
-        from attendance.codes import expires_at
-
-        return expires_at(self.session) if self.session else None
+        return codes.expires_at(self.session) if self.session else None
 
     @property
     def code_rotate_seconds(self) -> int:
-        from attendance.codes import rotation_seconds
-
-        return rotation_seconds()
+        return codes.rotation_seconds()
 
 
 def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:

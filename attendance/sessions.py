@@ -97,7 +97,7 @@ def start_session(
                     join_code=codes.unused_join_code(),
                     code_rotated_at=now,
                 )
-                broadcast.session_started(session=session)
+                _announce_started(session)
         except IntegrityError:
             # Either another start won the (course, date) race, or the join
             # code collided with one taken meanwhile; look again and retry.
@@ -109,6 +109,48 @@ def start_session(
             end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
         return session, True
     raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
+
+
+def _announce_started(session: NetworkSession) -> None:
+    audience = broadcast.course_audience(session.course_id)
+    broadcast.publish(
+        audience,
+        {
+            "type": "session.started",
+            "course": session.course_id,
+            "session": session.pk,
+            "started_at": session.started_at.isoformat(),
+        },
+    )
+    # A program watching the course learns the first code the way it learns
+    # every later one.
+    broadcast.publish(audience, codes.code_event(session))
+
+
+def _announce_ended(result: EndResult, *, statuses: dict[int, str]) -> None:
+    """The course's lecturers get the totals; each device in the session its own status."""
+    broadcast.publish(
+        broadcast.course_audience(result.course_id),
+        {
+            "type": "session.ended",
+            "course": result.course_id,
+            "session": result.session_id,
+            "ended_at": result.ended_at.isoformat(),
+            "reason": result.reason,
+            "present": result.present,
+            "late": result.late,
+            "absent": result.absent,
+        },
+    )
+    broadcast.publish(
+        [broadcast.session_devices_group(result.session_id)],
+        {
+            "type": "session.ended",
+            "session": result.session_id,
+            "statuses": {str(k): v for k, v in statuses.items()},
+        },
+    )
+    broadcast.forget_counts(session_id=result.session_id)
 
 
 def _write_register(*, session: NetworkSession, now: datetime) -> None:
@@ -216,7 +258,7 @@ def end_session(
                     session=locked, status__in=["present", "late"]
                 ).values_list("student_id", "status")
             )
-            broadcast.session_ended(result=result, statuses=statuses)
+            _announce_ended(result, statuses=statuses)
             logger.info(
                 "Ended session %s (%s): %s present, %s late, %s absent",
                 locked.pk,

@@ -1,12 +1,9 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from attendance import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("courses/<int:course_id>/start/", views.session_start, name="session-start"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session-end"),
     path("sessions/refresh/", views.sessions_refresh, name="sessions-refresh"),

@@ -1,8 +1,10 @@
 """The one door to the channel layer from synchronous code.
 
 Every send is deferred with transaction.on_commit, so nothing is announced for
-a change that rolls back. The caller (a service function) decides the
-recipients by naming the groups; group names are built here from ids only.
+a change that rolls back. The caller (a service function) builds the
+event from its own data and decides the recipients by naming the groups;
+group names are built here from ids only. This module imports no app: it
+sends what it is given.
 
 Count updates are coalesced per session in each process (CountsPublisher):
 a burst of 1,000 joins costs a handful of count queries and pushes, not
@@ -20,8 +22,6 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connections, transaction
-
-from attendance.counters import count_up
 
 logger = logging.getLogger("rollcall.realtime")
 
@@ -108,87 +108,19 @@ def publish(groups: list[str], message: dict) -> None:
     transaction.on_commit(lambda: _send_now(groups, message))
 
 
-# --- Session events -------------------------------------------------------------------
-
-
-def session_started(*, session) -> None:
-    from attendance.codes import code_event
-
-    publish(
-        course_audience(session.course_id),
-        {
-            "type": "session.started",
-            "course": session.course_id,
-            "session": session.pk,
-            "started_at": session.started_at.isoformat(),
-        },
-    )
-    # A program watching the course learns the first code the way it learns
-    # every later one.
-    publish(course_audience(session.course_id), code_event(session))
-
-
-def session_code(*, event: dict) -> None:
-    """A join code rotated: tell the course's lecturers (and staff), never devices."""
-    publish(course_audience(event["course"]), event)
-
-
-def session_ended(*, result, statuses: dict[int, str]) -> None:
-    event = {
-        "type": "session.ended",
-        "course": result.course_id,
-        "session": result.session_id,
-        "ended_at": result.ended_at.isoformat(),
-        "reason": result.reason,
-        "present": result.present,
-        "late": result.late,
-        "absent": result.absent,
-    }
-    publish(course_audience(result.course_id), event)
-    publish(
-        [session_devices_group(result.session_id)],
-        {
-            "type": "session.ended",
-            "session": result.session_id,
-            "statuses": {str(k): v for k, v in statuses.items()},
-        },
-    )
-    transaction.on_commit(lambda: counts_publisher.forget(result.session_id))
-
-
-def device_revoked(*, device_id: int) -> None:
-    publish([device_group(device_id)], {"type": "device.revoked"})
-
-
 # --- Coalesced counts ---------------------------------------------------------------------
 
 
-def _next_version(session_id: int) -> int:
-    return count_up(f"counts-version:{int(session_id)}", timeout=86400)
-
-
-def counts_event(*, session_id: int, course_id: int) -> dict:
-    """The session.counts event, read from the database now."""
-    from attendance.models import NetworkSession
-    from attendance.selectors import session_counts
-
-    # The version is taken before reading, so a later version always comes
-    # from a read that saw every earlier commit.
-    version = _next_version(session_id)
-    session = NetworkSession(pk=session_id, course_id=course_id)
-    counts = session_counts([session])[session_id]
-    return {
-        "type": "session.counts",
-        "course": course_id,
-        "session": session_id,
-        **counts.as_dict(),
-        "version": version,
-    }
+CountsReader = Callable[[], dict]
 
 
 class CountsPublisher:
     """Per session: the first change after a quiet spell is sent at once, later
-    ones are folded into one trailing send `interval` after the previous send."""
+    ones are folded into one trailing send `interval` after the previous send.
+
+    The caller hands over `read`, which builds the event from the database
+    when the send happens, so a trailing send carries the latest counts.
+    """
 
     def __init__(
         self, interval: float = COUNTS_INTERVAL, clock: Callable[[], float] = time.monotonic
@@ -200,20 +132,20 @@ class CountsPublisher:
         self._pending: dict[int, threading.Timer] = {}
         self._live: set[threading.Timer] = set()  # waiting or sending
 
-    def changed(self, *, session_id: int, course_id: int) -> None:
+    def changed(self, *, session_id: int, groups: list[str], read: CountsReader) -> None:
         with self._lock:
             if session_id in self._pending:
                 return  # the trailing send will read the latest counts
             wait = self._last_sent.get(session_id, -1e9) + self.interval - self.clock()
             if wait > 0:
-                timer = threading.Timer(wait, self._flush, args=(session_id, course_id))
+                timer = threading.Timer(wait, self._flush, args=(session_id, groups, read))
                 timer.daemon = True
                 self._pending[session_id] = timer
                 self._live.add(timer)
                 timer.start()
                 return
             self._last_sent[session_id] = self.clock()
-        self._send(session_id, course_id)
+        self._send(session_id, groups, read)
 
     def forget(self, session_id: int) -> None:
         """The session ended: a count still waiting would only arrive after session.ended."""
@@ -234,30 +166,36 @@ class CountsPublisher:
             timer.cancel()
             timer.join(timeout=SEND_TIMEOUT)
 
-    def _flush(self, session_id: int, course_id: int) -> None:
+    def _flush(self, session_id: int, groups: list[str], read: CountsReader) -> None:
         with self._lock:
             self._pending.pop(session_id, None)
             self._last_sent[session_id] = self.clock()
         try:
-            self._send(session_id, course_id)
+            self._send(session_id, groups, read)
         finally:
             connections.close_all()  # this timer thread's own connection
             with self._lock:
                 self._live.discard(threading.current_thread())
 
-    def _send(self, session_id: int, course_id: int) -> None:
+    def _send(self, session_id: int, groups: list[str], read: CountsReader) -> None:
         try:
-            event = counts_event(session_id=session_id, course_id=course_id)
+            event = read()
         except Exception:
             logger.exception("Could not read the counts of session %s", session_id)
             return
-        _send_now(course_audience(course_id), event)
+        _send_now(groups, event)
 
 
 counts_publisher = CountsPublisher()
 
 
-def session_counts_changed(*, session_id: int, course_id: int) -> None:
+def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) -> None:
+    """Once the transaction commits, send the counts `read()` builds to `groups`, coalesced."""
     transaction.on_commit(
-        lambda: counts_publisher.changed(session_id=session_id, course_id=course_id)
+        lambda: counts_publisher.changed(session_id=session_id, groups=groups, read=read)
     )
+
+
+def forget_counts(*, session_id: int) -> None:
+    """Once the transaction commits, drop a count send still waiting: the session ended."""
+    transaction.on_commit(lambda: counts_publisher.forget(session_id))

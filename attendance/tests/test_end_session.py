@@ -195,12 +195,32 @@ def test_it_announces_the_end_once_with_each_students_status(started, students, 
 
     announced = []
     monkeypatch.setattr(
-        broadcast, "session_ended", lambda **kwargs: announced.append(kwargs), raising=True
+        broadcast, "publish", lambda groups, event: announced.append((groups, event))
     )
     join(started, students[0], started.started_at)
     join(started, students[1], started.started_at + timedelta(minutes=20))
     result = end_session(session=started, now=started.started_at + timedelta(minutes=30))
     end_session(session=started)
     assert announced == [
-        {"result": result, "statuses": {students[0].pk: "present", students[1].pk: "late"}}
+        (
+            [f"course-{started.course_id}", "courses-all"],
+            {
+                "type": "session.ended",
+                "course": started.course_id,
+                "session": started.pk,
+                "ended_at": result.ended_at.isoformat(),
+                "reason": "ended",
+                "present": 1,
+                "late": 1,
+                "absent": result.absent,
+            },
+        ),
+        (
+            [f"session-{started.pk}-devices"],
+            {
+                "type": "session.ended",
+                "session": started.pk,
+                "statuses": {str(students[0].pk): "present", str(students[1].pk): "late"},
+            },
+        ),
     ]

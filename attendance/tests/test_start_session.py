@@ -76,7 +76,10 @@ def test_only_a_new_session_is_announced(course, lecturer, monkeypatch):
     from realtime import broadcast
 
     announced = []
-    monkeypatch.setattr(broadcast, "session_started", lambda **kwargs: announced.append(kwargs))
+    monkeypatch.setattr(broadcast, "publish", lambda groups, event: announced.append(event))
     session, _ = start_session(course=course, by=lecturer)
     start_session(course=course, by=lecturer)
-    assert [a["session"].pk for a in announced] == [session.pk]
+    assert [(e["type"], e["session"]) for e in announced] == [
+        ("session.started", session.pk),
+        ("session.code", session.pk),
+    ]

@@ -116,7 +116,7 @@ def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch)
     sent, reads = [], []
     done = threading.Event()
 
-    def fake_counts_event(*, session_id, course_id):
+    def read_counts(session_id=9):
         reads.append(session_id)
         return {"type": "session.counts", "session": session_id, "read": len(reads)}
 
@@ -125,11 +125,10 @@ def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch)
         if len(sent) == 2:
             done.set()
 
-    monkeypatch.setattr(broadcast, "counts_event", fake_counts_event)
     monkeypatch.setattr(broadcast, "_send_now", fake_send)
     publisher = broadcast.CountsPublisher(interval=0.05, clock=lambda: 100.0)
     for _ in range(1000):
-        publisher.changed(session_id=9, course_id=3)
+        publisher.changed(session_id=9, groups=["course-3", "courses-all"], read=read_counts)
     assert done.wait(timeout=5)
     # One read for the first change, one for everything after it.
     assert reads == [9, 9]

@@ -1,0 +1,25 @@
+"""A student's devices: register (the token once), list, revoke."""
+
+from rest_framework import serializers
+
+from api.serializers.fields import StrictSerializer, TextField
+
+
+class DeviceRegisterSerializer(StrictSerializer):
+    name = TextField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class DeviceSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    student = serializers.CharField(source="student.student_number")
+    name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class RegisteredDeviceSerializer(DeviceSerializer):
+    token = serializers.CharField(
+        help_text="The device's secret: shown this once, never stored in plain text."
+    )

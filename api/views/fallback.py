@@ -1,0 +1,40 @@
+"""API answers for what no API view handles: unknown URLs, and the errors Django
+raises before or around a view (config/urls.py names them as handler400 and
+handler500). Pages keep Django's HTML answers."""
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
+
+from api.errors import SERVER_ERROR_DETAIL, Malformed, error_response, is_api_request
+
+
+# Exempt, or Django's CSRF check would answer a POST here with its HTML 403
+# page; the view changes nothing, so there is nothing to forge.
+@csrf_exempt
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown /api/ URLs answer in the API's envelope, not with the site's HTML 404 page."""
+    return error_response(code="not_found", detail="There is no such API endpoint.", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A SuspiciousOperation or BadRequest raised before a view, such as a Host header
+    that is not in ALLOWED_HOSTS. Must not call request.get_host(): that may be what raised.
+    """
+    if not is_api_request(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        detail = "The Host header does not name this server."
+    else:
+        # Django's messages can repeat what the client sent, or name settings.
+        detail = str(Malformed.default_detail)
+    return error_response(code=Malformed.default_code, detail=detail, status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An error outside the API views (in a middleware, say); inside them the API's
+    exception handler answers."""
+    if not is_api_request(request):
+        return defaults.server_error(request)
+    return error_response(code="server_error", detail=SERVER_ERROR_DETAIL, status=500)

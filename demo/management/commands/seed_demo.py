@@ -1,0 +1,21 @@
+"""Demo data for the embedded default: each app's part, in dependency order.
+
+Idempotent: every part looks things up before it makes them, so running it
+again (every `make run`) changes nothing.
+"""
+
+from django.core.management.base import BaseCommand
+
+from attendance import demo as attendance_demo
+from payments import demo as payments_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo logins, courses, students, devices and fees. Safe to run again."
+
+    def handle(self, *args, **options):
+        attendance_demo.seed_school(stdout=self.stdout)
+        payments_demo.seed_fees(stdout=self.stdout)
+        self.stdout.write("Demo logins (username / password):")
+        for line in attendance_demo.LOGIN_LINES:
+            self.stdout.write(line)
