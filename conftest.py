@@ -77,6 +77,14 @@ def _service_requirements(request):
 
 
 @pytest.fixture(autouse=True)
+def _mail_through_the_outbox(settings):
+    """As in production, Django's mail goes to the outbox; the drain delivers it to
+    django.core.mail.outbox (pytest-django would otherwise bypass the outbox)."""
+    settings.EMAIL_BACKEND = "outbox.backends.OutboxBackend"
+    settings.OUTBOX_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

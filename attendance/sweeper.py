@@ -1,4 +1,5 @@
-"""The periodic sweep: supersede duplicates, expire old sessions, drop silent devices.
+"""The periodic sweep: supersede duplicates, expire old sessions, drop silent devices,
+then the other apps' jobs (settings.SWEEP_JOBS: the outbox's mail, for one).
 
 Production runs it as its own process (`manage.py cleanup_sessions --loop`);
 the embedded demo runs it in a daemon thread of the server process, started
@@ -15,10 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from attendance.codes import rotate_due_codes
 from attendance.sessions import (
@@ -35,6 +39,8 @@ logger = logging.getLogger("rollcall.sweeper")
 class SweepResult:
     superseded: list[EndResult]
     cleanup: CleanupResult
+    # What each of settings.SWEEP_JOBS did, by name: counts of its work.
+    jobs: dict[str, int] = field(default_factory=dict)
 
     @property
     def sessions_ended(self) -> int:
@@ -46,7 +52,9 @@ class SweepResult:
 
     @property
     def had_work(self) -> bool:
-        return bool(self.sessions_ended or self.cleanup.devices_disconnected)
+        return bool(
+            self.sessions_ended or self.cleanup.devices_disconnected or any(self.jobs.values())
+        )
 
     def counts(self) -> dict[str, int]:
         return {
@@ -54,16 +62,33 @@ class SweepResult:
             "expired": len(self.cleanup.ended),
             "records": self.records_written,
             "devices_disconnected": self.cleanup.devices_disconnected,
+            **self.jobs,
         }
 
 
-def sweep_once(*, hours: int | None = None) -> SweepResult:
-    """One sweep; safe to run from several processes at once (end_session locks the row)."""
+def run_jobs(*, now: datetime) -> dict[str, int]:
+    """Run settings.SWEEP_JOBS in order; one failing does not stop the others."""
+    done: dict[str, int] = {}
+    for path in settings.SWEEP_JOBS:
+        try:
+            counts = import_string(path)(now=now) or {}
+        except Exception:
+            logger.exception("Sweep job %s failed; it runs again at the next sweep", path)
+            continue
+        for key, value in counts.items():
+            done[key] = done.get(key, 0) + value
+    return done
+
+
+def sweep_once(*, hours: int | None = None, now: datetime | None = None) -> SweepResult:
+    """One sweep; safe to run from several processes at once (end_session locks the row,
+    and every job claims its work)."""
     close_old_connections()
+    now = now or timezone.now()
     try:
-        superseded = supersede_duplicate_sessions()
-        cleanup = cleanup_expired_sessions(hours=hours)
-        return SweepResult(superseded=superseded, cleanup=cleanup)
+        superseded = supersede_duplicate_sessions(now=now)
+        cleanup = cleanup_expired_sessions(hours=hours, now=now)
+        return SweepResult(superseded=superseded, cleanup=cleanup, jobs=run_jobs(now=now))
     finally:
         close_old_connections()
 

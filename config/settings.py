@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import envbool, envint, envlist, envstr
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "api",
     "demo",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -281,6 +283,42 @@ ATTENDANCE_MAX_DEVICES_PER_STUDENT = envint("ATTENDANCE_MAX_DEVICES_PER_STUDENT"
 # The embedded demo sweeps expired sessions and silent devices in-process.
 ATTENDANCE_SWEEP_SECONDS = envint("ATTENDANCE_SWEEP_SECONDS", 60, minimum=0)
 ATTENDANCE_IN_PROCESS_SWEEP = envbool("ATTENDANCE_IN_PROCESS_SWEEP", not REDIS_URL)
+
+# --- Mail -------------------------------------------------------------------------------
+# Everything Django sends (password resets, invitations, warnings) is written to
+# the outbox table in the transaction of the change that causes it; the sweeper
+# sends it with the backend EMAIL_URL names (outbox/delivery.py).
+EMAIL_BACKEND = "outbox.backends.OutboxBackend"
+EMAIL_URL = envstr("EMAIL_URL", "console://")
+try:
+    _email = dj_email_url.parse(EMAIL_URL)
+except ValueError:
+    _email = {}
+if "EMAIL_BACKEND" not in _email:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL={EMAIL_URL!r} is not a mail URL: use submission://user:pass@host:587 "
+        "(STARTTLS), smtp://host:25, smtp://user:pass@host:465?ssl=1, console:// or dummy://."
+    )
+OUTBOX_DELIVERY_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email["EMAIL_USE_TLS"])
+EMAIL_USE_SSL = bool(_email["EMAIL_USE_SSL"])
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 30
+if _email.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Roll-call <rollcall@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A mail that fails this many times is marked failed for an admin to send again.
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+
+# --- The sweep ----------------------------------------------------------------------------
+# Each sweep (cleanup_sessions --loop, or the demo's in-process thread) ends
+# expired sessions and then runs these jobs: callables taking `now` and
+# returning counts of what they did.
+SWEEP_JOBS = ["outbox.delivery.sweep_job"]
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")

@@ -64,5 +64,5 @@ def test_the_readme_documents_every_setting():
 
 def test_the_readme_keeps_the_sections_other_parts_fill():
     readme = (ROOT / "README.md").read_text()
-    for heading in ("## Real time", "## JSON API", "## School fees", "## Project layout"):
+    for heading in ("## Real time", "## JSON API", "## School fees", "## Code map"):
         assert heading in readme

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["config", "demo", "accounts", "api", "realtime", "payments", "attendance"]
+PACKAGES = [
+    "config", "demo", "accounts", "api", "realtime", "payments", "attendance", "outbox",
+]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 
 

@@ -1,0 +1,1 @@
+"""Outbound mail through the database: written with the change that causes it, sent after."""

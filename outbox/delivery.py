@@ -1,0 +1,140 @@
+"""Sending the outbox: the sweeper's job, safe with several sweepers at once.
+
+A drain claims due mails with one conditional UPDATE (rows another drainer
+holds are skipped), sends them, and records each outcome. A failed send (the
+mail server is down, an address is refused) is retried with a growing delay
+and nothing is lost; after OUTBOX_MAX_ATTEMPTS it is marked failed for an
+admin to look at. A mail whose drainer died mid-send (its claim ran out) is
+sent again: SMTP gives no way to know whether the server took it, so the copy
+carries the same Message-ID, which mail clients use to show it once.
+"""
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from outbox.models import OutboundEmail
+
+logger = logging.getLogger("rollcall.outbox")
+
+CLAIM_SECONDS = 300  # long enough for a slow SMTP server to take a batch
+BATCH = 100
+Status = OutboundEmail.Status
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1 minute after the first failure, doubling, at most 6 hours."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def message_id(mail: OutboundEmail) -> str:
+    domain = (settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost").strip("<> ")
+    digest = hashlib.sha256(mail.key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def as_message(mail: OutboundEmail, *, connection) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=mail.body_text,
+        from_email=mail.from_email or None,
+        to=mail.to,
+        reply_to=mail.reply_to or None,
+        headers={"Message-ID": message_id(mail)},
+        connection=connection,
+    )
+    if mail.body_html:
+        message.attach_alternative(mail.body_html, "text/html")
+    return message
+
+
+def _give_back_abandoned(now: datetime) -> int:
+    """Mails whose drainer died mid-send go back to the queue (or fail, out of attempts)."""
+    abandoned = OutboundEmail.objects.filter(status=Status.SENDING, claimed_until__lt=now)
+    failed = abandoned.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
+        status=Status.FAILED,
+        claimed_until=None,
+        last_error="The sending process stopped before it finished, on the last attempt.",
+    )
+    requeued = abandoned.update(
+        status=Status.PENDING,
+        claimed_until=None,
+        next_attempt_at=now,
+        last_error="The sending process stopped before it finished; sending again.",
+    )
+    return failed + requeued
+
+
+def _claim(now: datetime, limit: int) -> list[OutboundEmail]:
+    with transaction.atomic():
+        due = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        ids = list(due)
+        if not ids:
+            return []
+        OutboundEmail.objects.filter(pk__in=ids, status=Status.PENDING).update(
+            status=Status.SENDING,
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        return list(OutboundEmail.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def _record_failure(mail: OutboundEmail, error: Exception, now: datetime) -> str:
+    text = f"{type(error).__name__}: {error}"[:2000]
+    gave_up = mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    OutboundEmail.objects.filter(pk=mail.pk, status=Status.SENDING).update(
+        status=Status.FAILED if gave_up else Status.PENDING,
+        claimed_until=None,
+        next_attempt_at=now + retry_delay(mail.attempts),
+        last_error=text,
+    )
+    log = logger.error if gave_up else logger.warning
+    log("Mail %s (%s) not sent, attempt %s: %s", mail.pk, mail.key, mail.attempts, text)
+    return "failed" if gave_up else "retried"
+
+
+def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
+    """Send what is due; return how many were sent, retried later and given up on."""
+    now = now or timezone.now()
+    done = {"mail_sent": 0, "mail_retried": 0, "mail_failed": 0}
+    done["mail_requeued"] = _give_back_abandoned(now)
+    claimed = _claim(now, limit)
+    if not claimed:
+        return done
+    try:
+        connection = get_connection(settings.OUTBOX_DELIVERY_BACKEND, fail_silently=False)
+        connection.open()
+    except Exception as exc:  # the mail server is away: every claimed mail waits
+        for mail in claimed:
+            done[f"mail_{_record_failure(mail, exc, now)}"] += 1
+        return done
+    try:
+        for mail in claimed:
+            try:
+                as_message(mail, connection=connection).send()
+            except Exception as exc:
+                done[f"mail_{_record_failure(mail, exc, now)}"] += 1
+                continue
+            OutboundEmail.objects.filter(pk=mail.pk, status=Status.SENDING).update(
+                status=Status.SENT, claimed_until=None, sent_at=timezone.now(), last_error=""
+            )
+            done["mail_sent"] += 1
+    finally:
+        connection.close()
+    return done
+
+
+def sweep_job(*, now: datetime) -> dict[str, int]:
+    """The sweeper's entry (settings.SWEEP_JOBS)."""
+    return {key: value for key, value in drain(now=now).items() if value}

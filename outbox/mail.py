@@ -1,0 +1,73 @@
+"""Putting mail in the outbox: call it inside the transaction of the change that causes it.
+
+The mail exists if and only if the change commits, and the sweeper sends it
+afterwards (outbox/delivery.py). The key makes enqueueing idempotent: a retried
+request or a second sweeper enqueueing the same key adds nothing.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.utils import timezone
+
+from outbox.models import OutboundEmail
+
+KEY_HEADER = "X-Outbox-Key"
+
+
+def enqueue(
+    *,
+    key: str,
+    to: Iterable[str],
+    subject: str,
+    text: str,
+    html: str = "",
+    from_email: str = "",
+    reply_to: Iterable[str] = (),
+) -> bool:
+    """Add one mail to the outbox unless one with `key` is there; True if this call added it."""
+    recipients = [address for address in to if address]
+    if not recipients:
+        raise ValueError("A mail needs at least one recipient.")
+    if not key or len(key) > OutboundEmail._meta.get_field("key").max_length:
+        raise ValueError("An outbox key is 1 to 200 characters.")
+    now = timezone.now()
+    # get_or_create survives a concurrent enqueue of the same key: the unique
+    # key decides, and the loser reads the winner's row.
+    _mail, created = OutboundEmail.objects.get_or_create(
+        key=key,
+        defaults={
+            "to": recipients,
+            "subject": subject[:300],
+            "body_text": text,
+            "body_html": html,
+            "from_email": from_email,
+            "reply_to": list(reply_to),
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    return created
+
+
+def enqueue_message(message: EmailMessage) -> bool:
+    """Django's EmailMessage into the outbox (outbox/backends.py); its key from the
+    X-Outbox-Key header, or a new one."""
+    if message.attachments:
+        raise ValueError("The outbox does not carry attachments.")
+    if message.cc or message.bcc:
+        raise ValueError("The outbox sends to `to` only: one mail per recipient group.")
+    key = message.extra_headers.get(KEY_HEADER) or f"message:{uuid.uuid4()}"
+    html = ""
+    if isinstance(message, EmailMultiAlternatives):
+        html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
+    return enqueue(
+        key=key,
+        to=message.to,
+        subject=message.subject,
+        text=message.body,
+        html=html,
+        from_email=message.from_email or "",
+        reply_to=message.reply_to,
+    )
