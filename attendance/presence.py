@@ -17,8 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from attendance import codes
-from attendance.counters import count_up, read_count
-from attendance.models import ConnectedDevice, Device, NetworkSession, Student
+from attendance.counters import read_count, try_count_up
+from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession, Student
 from attendance.selectors import session_counts
 from realtime import broadcast
 
@@ -78,7 +78,7 @@ def is_rate_limited(*, device: Device) -> bool:
 
 def _count_bad_code(device: Device) -> None:
     # The minute runs from the first failure.
-    count_up(_bad_code_key(device), timeout=BAD_CODE_WINDOW_SECONDS)
+    try_count_up(_bad_code_key(device), timeout=BAD_CODE_WINDOW_SECONDS)
 
 
 # --- Join, heartbeat, leave -------------------------------------------------------------
@@ -88,8 +88,9 @@ def counts_event(*, session_id: int, course_id: int) -> dict:
     """The session.counts event, read from the database now."""
     # The version is taken before reading, so a later version always comes
     # from a read that saw every earlier commit; a subscriber fed by several
-    # processes keeps the newest.
-    version = count_up(f"counts-version:{int(session_id)}", timeout=86400)
+    # processes keeps the newest. Without the cache (Redis restarting) the
+    # reading goes out unversioned, and subscribers take it as it comes.
+    version = try_count_up(f"counts-version:{int(session_id)}", timeout=86400)
     counts = session_counts([NetworkSession(pk=session_id, course_id=course_id)])[session_id]
     return {
         "type": "session.counts",
@@ -305,3 +306,20 @@ def leave(*, device: Device, session_id: int, now: datetime | None = None) -> bo
         if left:
             _counts_changed(session_id)
     return bool(left)
+
+
+# --- Reads for a device that may have missed an event ------------------------------------
+
+
+def session_is_active(*, session_id: int) -> bool:
+    return NetworkSession.objects.filter(pk=session_id, is_active=True).exists()
+
+
+def session_status(*, session_id: int, student_id: int) -> str:
+    """The student's status in the session's register ("absent" when none was written)."""
+    status = (
+        AttendanceRecord.objects.filter(session_id=session_id, student_id=student_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status or "absent"

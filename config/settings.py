@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from config.env import envbool, envint, envlist, envstr
 
@@ -153,7 +155,8 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
     }
     if CHANNEL_LAYER == "pubsub":
         return {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, made to come back after a Redis restart.
+            "BACKEND": "realtime.layer.ResilientPubSubChannelLayer",
             "CONFIG": {"hosts": [host], "prefix": prefix},
         }
     return {
@@ -179,6 +182,9 @@ if REDIS_URL:
             "BACKEND": "config.redis_cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rollcall",
+            # Fail fast while Redis restarts (redis-py retries 10 times by
+            # default, seconds per call): callers degrade (attendance/counters.py).
+            "OPTIONS": {"retry": Retry(NoBackoff(), 1), "socket_connect_timeout": 2},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

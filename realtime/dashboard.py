@@ -35,6 +35,8 @@ def _csrf_token(scope: dict) -> str:
 
 
 class DashboardConsumer(LecturerSocket):
+    kind = "dashboard"
+
     async def connect(self):
         await super().connect()
         user = self.scope.get("user")
@@ -65,3 +67,9 @@ class DashboardConsumer(LecturerSocket):
         )
         if html and not self.closing:
             await self.send(text_data=html)
+
+    async def send_stale(self) -> None:
+        await self.send(text_data=snapshots.html_live_indicator(live=False))
+
+    async def send_live(self) -> None:
+        await self.send(text_data=snapshots.html_live_indicator(live=True))

@@ -9,15 +9,19 @@ refusals to error frames or close codes.
 import asyncio
 import ipaddress
 import logging
+import time
 
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from attendance import presence
 from attendance.devices import hello_device
-from realtime import broadcast
+from realtime import broadcast, metrics
 from realtime.db import db_call
+from realtime.layer import LOST as LAYER_LOST
 from realtime.protocol import (
     CLOSE_FORBIDDEN,
+    CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_UNAUTHENTICATED,
     ClientError,
@@ -26,6 +30,18 @@ from realtime.protocol import (
 )
 
 logger = logging.getLogger("rollcall.realtime")
+
+# The database cannot be reached (restarting, or every pooled connection
+# busy past the pool's timeout): the device is told to try again.
+DB_DOWN = (OperationalError, InterfaceError)
+CLOSE_TRY_AGAIN_LATER = 1013
+# After the channel layer comes back, one check per session and process
+# whether it ended meanwhile, shared by all its devices for this long.
+SESSION_CHECK_SECONDS = 2.0
+
+
+def unavailable() -> ClientError:
+    return ClientError("unavailable", "The server cannot reach its database; try again shortly.")
 
 
 def _client_ip(scope: dict) -> str | None:
@@ -36,8 +52,22 @@ def _client_ip(scope: dict) -> str | None:
         return None
 
 
+_session_checks: dict[int, tuple[float, asyncio.Future]] = {}
+
+
+async def _session_active(session_id: int) -> bool:
+    """Whether the session still runs: one query per session however many devices ask."""
+    loop = asyncio.get_running_loop()
+    checked = _session_checks.get(session_id)
+    if checked is None or loop.time() - checked[0] > SESSION_CHECK_SECONDS:
+        future = asyncio.ensure_future(db_call(presence.session_is_active)(session_id=session_id))
+        checked = _session_checks[session_id] = (loop.time(), future)
+    return await asyncio.shield(checked[1])
+
+
 class DeviceConsumer(JsonSocket):
     hello_timeout = 10.0
+    kind = "device"
 
     # --- socket handlers ------------------------------------------------------------
 
@@ -55,8 +85,12 @@ class DeviceConsumer(JsonSocket):
         await self.channel_layer.group_discard(
             broadcast.device_group(self.device.pk), self.channel_name
         )
-        if self.session_id is not None:
-            await self._leave_session()
+        # A graceful restart keeps the device counted: it is back in a moment.
+        if self.session_id is not None and not self.draining:
+            try:
+                await self._leave_session()
+            except DB_DOWN:
+                logger.warning("Could not record that device %s left", self.device.pk)
 
     async def handle(self, message: dict) -> None:
         kind = message["type"]
@@ -80,7 +114,13 @@ class DeviceConsumer(JsonSocket):
 
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
-        device = await db_call(hello_device)(public_id=device_id, token=token)
+        try:
+            device = await db_call(hello_device)(public_id=device_id, token=token)
+        except DB_DOWN:
+            # Not authenticated yet, so not worth keeping: reconnect later.
+            await self.send_error("unavailable", unavailable().detail)
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
@@ -88,7 +128,17 @@ class DeviceConsumer(JsonSocket):
         # The hello touched the device: it counts as the first heartbeat.
         self.last_written = device.last_used_at
         self._hello_deadline.cancel()
-        await self.channel_layer.group_add(broadcast.device_group(device.pk), self.channel_name)
+        group = broadcast.device_group(device.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        # One live socket per device token: an older socket of this device,
+        # on any process, closes itself when it hears this (device_hello).
+        self.hello_at = time.time_ns()
+        try:
+            await self.channel_layer.group_send(
+                group, {"type": "device.hello", "channel": self.channel_name, "at": self.hello_at}
+            )
+        except LAYER_LOST as exc:
+            logger.warning("Could not announce device %s's new socket: %r", device.pk, exc)
         await self.send_json(
             {
                 "type": "welcome",
@@ -102,6 +152,16 @@ class DeviceConsumer(JsonSocket):
         raise ClientError("bad_message", "Already authenticated.")
 
     async def cmd_join(self, message: dict) -> None:
+        try:
+            await self._join(message)
+        except ClientError as error:
+            metrics.joins.get(error.code, metrics.joins["bad_message"]).inc()
+            raise
+        except DB_DOWN:
+            metrics.joins["unavailable"].inc()
+            raise unavailable() from None
+
+    async def _join(self, message: dict) -> None:
         ip_address = _client_ip(self.scope)
         try:
             if "code" in message:
@@ -119,8 +179,10 @@ class DeviceConsumer(JsonSocket):
         except presence.JoinRefused as refusal:
             raise ClientError(refusal.code, refusal.detail) from None
         except presence.DeviceRevoked:
+            metrics.joins["revoked"].inc()
             await self.close_with(CLOSE_FORBIDDEN)
             return
+        metrics.joins["joined"].inc()
         if self.session_id is not None and self.session_id != session.pk:
             await self._leave_session()
         self.session_id = session.pk
@@ -133,12 +195,19 @@ class DeviceConsumer(JsonSocket):
         )
 
     async def cmd_ping(self, message: dict) -> None:
-        if await self._heartbeat():
+        try:
+            alive = await self._heartbeat()
+        except DB_DOWN:
+            raise unavailable() from None
+        if alive:
             await self.send_json({"type": "pong"})
 
     async def cmd_leave(self, message: dict) -> None:
         if self.session_id is not None:
-            await self._leave_session()
+            try:
+                await self._leave_session()
+            except DB_DOWN:
+                raise unavailable() from None
         await self.send_json({"type": "left"})
 
     commands = {
@@ -165,6 +234,33 @@ class DeviceConsumer(JsonSocket):
 
     async def device_revoked(self, event: dict) -> None:
         await self.close_with(CLOSE_FORBIDDEN)
+
+    async def device_hello(self, event: dict) -> None:
+        """The same device said hello on another socket: the newer one stays."""
+        if event["channel"] == self.channel_name:
+            return
+        if (event["at"], event["channel"]) > (self.hello_at, self.channel_name):
+            metrics.DEVICES_REPLACED.inc()
+            # Its presence row stays: the newer socket carries on with it.
+            self.session_id = None
+            await self.close_with(CLOSE_REPLACED)
+
+    async def layer_up(self, event: dict) -> None:
+        """The channel layer was down: a session.ended may have been missed, so ask."""
+        session_id = self.session_id
+        if session_id is None:
+            return
+        try:
+            if await _session_active(session_id):
+                return
+            status = await db_call(presence.session_status)(
+                session_id=session_id, student_id=self.device.student_id
+            )
+        except DB_DOWN:
+            return  # the next heartbeat finds out
+        await self.session_ended(
+            {"session": session_id, "statuses": {str(self.device.student_id): status}}
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ def _channel_layer(request, settings, monkeypatch):
     # A trailing count send must not read the database after the test is over,
     # nor a socket's call still running on a worker thread.
     publisher.close()
+    broadcast.retries.clear()
     db.finish_calls()
 
 
