@@ -36,6 +36,15 @@ DEVICE_PATH = "/ws/device/"
 CLOSE_ENDED = 4000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+CLOSE_SERVICE_RESTART = 1012
+# After a graceful restart (1012) a device comes back within this many seconds, at random.
+RESTART_JITTER = 1.0
+# A join answered "unavailable" (the server lost its database) is sent again after
+# UNAVAILABLE_RETRY_MIN + up to UNAVAILABLE_RETRY_SPREAD seconds, at most this often.
+UNAVAILABLE_RETRY_MIN = 1.0
+UNAVAILABLE_RETRY_SPREAD = 2.0
+MAX_UNAVAILABLE_RETRIES = 30
 REPLY_TIMEOUT = 10.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -214,6 +223,22 @@ class DeviceClient:
         frame = {"type": "join", "code": code} if code else {"type": "join", "session": session}
         return await self.request(frame, {"joined"}, timeout=timeout)
 
+    async def join_retrying(
+        self,
+        *,
+        code: str | None = None,
+        session: int | None = None,
+        timeout: float = REPLY_TIMEOUT,
+        retries: int = MAX_UNAVAILABLE_RETRIES,
+    ) -> dict:
+        """join, sent again (with jitter) while the server answers "unavailable"."""
+        for _ in range(retries):
+            reply = await self.join(code=code, session=session, timeout=timeout)
+            if reply.get("code") != "unavailable":
+                return reply
+            await asyncio.sleep(UNAVAILABLE_RETRY_MIN + random.uniform(0, UNAVAILABLE_RETRY_SPREAD))
+        return reply
+
     async def leave_and_close(self) -> None:
         with contextlib.suppress(ConnectionClosed, TimeoutError, OSError, ValueError):
             await asyncio.wait_for(self.request({"type": "leave"}, {"left"}), 2)
@@ -295,17 +320,17 @@ async def run_device(
                 stats.connecting -= 1
             if session_id is None:
                 started = time.monotonic()
-                reply = await client.join(code=await code_source(False))
+                reply = await client.join_retrying(code=await code_source(False))
                 if reply.get("code") == "invalid_code" and not retried_code:
                     # The code may have rotated twice since it was read; read it again once.
                     retried_code = True
                     fresh = await code_source(True)
                     if fresh:
                         started = time.monotonic()
-                        reply = await client.join(code=fresh)
+                        reply = await client.join_retrying(code=fresh)
             else:
                 started = time.monotonic()
-                reply = await client.join(session=session_id)
+                reply = await client.join_retrying(session=session_id)
             if session_id is not None and reply.get("code") == "no_active_session":
                 # The session ended while this device was reconnecting.
                 stats.ended["ended_while_away"] += 1
@@ -337,9 +362,14 @@ async def run_device(
             code = close_code(exc)
             if code == CLOSE_ENDED:
                 return "ended"
-            if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN}:
+            if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_REPLACED}:
                 stats.errors[f"closed_{code}"] += 1
                 return f"closed_{code}"
+            if code == CLOSE_SERVICE_RESTART:
+                # A graceful restart: back at once, spread over RESTART_JITTER.
+                stats.reconnects += 1
+                await asyncio.sleep(random.uniform(0, RESTART_JITTER))
+                continue
             # Only a successful join resets the count: a server that keeps
             # closing the socket before that must not be retried for ever.
             failures += 1
