@@ -49,3 +49,13 @@ def try_count_up(key: str, *, timeout: int) -> int | None:
     except CACHE_DOWN as exc:
         logger.warning("Cache unreachable, counter %s not counted: %r", key.split(":")[0], exc)
         return None
+
+
+def read_counts(keys: list[str]) -> dict[str, int]:
+    """Several counters in one round trip; those not open (or all, without the cache) are 0."""
+    try:
+        found = cache.get_many(keys)
+    except CACHE_DOWN as exc:
+        logger.warning("Cache unreachable, %d counters read as 0: %r", len(keys), exc)
+        found = {}
+    return {key: found.get(key) or 0 for key in keys}

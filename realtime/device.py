@@ -15,8 +15,9 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from attendance import presence
-from attendance.devices import hello_device
+from attendance.devices import hello_many
 from realtime import broadcast, metrics
+from realtime.batching import Batcher
 from realtime.db import db_call
 from realtime.layer import LOST as LAYER_LOST
 from realtime.protocol import (
@@ -38,6 +39,12 @@ CLOSE_TRY_AGAIN_LATER = 1013
 # After the channel layer comes back, one check per session and process
 # whether it ended meanwhile, shared by all its devices for this long.
 SESSION_CHECK_SECONDS = 2.0
+
+
+# Each kind of database work of all the process's device sockets, in batches.
+hellos = Batcher(hello_many)
+joins = Batcher(presence.join_many)
+heartbeats = Batcher(presence.heartbeat_many)
 
 
 def unavailable() -> ClientError:
@@ -115,7 +122,7 @@ class DeviceConsumer(JsonSocket):
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
         try:
-            device = await db_call(hello_device)(public_id=device_id, token=token)
+            device = await hellos((device_id, token))
         except DB_DOWN:
             # Not authenticated yet, so not worth keeping: reconnect later.
             await self.send_error("unavailable", unavailable().detail)
@@ -125,8 +132,7 @@ class DeviceConsumer(JsonSocket):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         self.device = device
-        # The hello touched the device: it counts as the first heartbeat.
-        self.last_written = device.last_used_at
+        self.last_written = None  # the first heartbeat writes
         self._hello_deadline.cancel()
         group = broadcast.device_group(device.pk)
         await self.channel_layer.group_add(group, self.channel_name)
@@ -147,6 +153,9 @@ class DeviceConsumer(JsonSocket):
                 "heartbeat": presence.heartbeat_seconds(),
             }
         )
+        if "session" in message:
+            # A resume: hello and re-attach in one frame, for a device coming back.
+            await self.cmd_join({"type": "join", "session": message["session"]})
 
     async def cmd_hello_again(self, message: dict) -> None:
         raise ClientError("bad_message", "Already authenticated.")
@@ -165,17 +174,20 @@ class DeviceConsumer(JsonSocket):
         ip_address = _client_ip(self.scope)
         try:
             if "code" in message:
-                code = require(message, "code", str)
-                session = await db_call(presence.join_by_code)(
-                    device=self.device, code=code, ip_address=ip_address
+                request = presence.JoinRequest(
+                    device=self.device,
+                    code=require(message, "code", str),
+                    ip_address=ip_address,
                 )
             elif "session" in message:
-                session_id = require(message, "session", int)
-                session = await db_call(presence.join_by_session)(
-                    device=self.device, session_id=session_id, ip_address=ip_address
+                request = presence.JoinRequest(
+                    device=self.device,
+                    session_id=require(message, "session", int),
+                    ip_address=ip_address,
                 )
             else:
                 raise ClientError("bad_message", 'A join needs "code" or "session".')
+            session = await joins(request)
         except presence.JoinRefused as refusal:
             raise ClientError(refusal.code, refusal.detail) from None
         except presence.DeviceRevoked:
@@ -266,13 +278,13 @@ class DeviceConsumer(JsonSocket):
 
     async def _heartbeat(self) -> bool:
         """Write presence if due; False (and the socket closed) if the device was revoked."""
-        now = timezone.now()
+        if not presence.heartbeat_due(last_written=self.last_written, now=timezone.now()):
+            return True  # nothing to write, nothing to read: a pong at once
         try:
-            self.last_written = await db_call(presence.heartbeat)(
-                device=self.device,
-                session_id=self.session_id,
-                last_written=self.last_written,
-                now=now,
+            self.last_written = await heartbeats(
+                presence.HeartbeatRequest(
+                    device=self.device, session_id=self.session_id, last_written=self.last_written
+                )
             )
         except presence.DeviceRevoked:
             await self.close_with(CLOSE_FORBIDDEN)

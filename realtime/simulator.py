@@ -178,16 +178,35 @@ class DeviceClient:
         self.heartbeat = float(welcome.get("heartbeat") or 20)
 
     @classmethod
-    async def open(cls, url: str, creds: DeviceCredentials) -> "DeviceClient":
+    async def resume(
+        cls, url: str, creds: DeviceCredentials, session: int, *, timeout: float = REPLY_TIMEOUT
+    ) -> tuple["DeviceClient", dict]:
+        """Reconnect to a session in one frame: the hello carries the session to re-attach to.
+
+        Returns the client and the reply to the re-attach (joined, or an error).
+        """
+        client = await cls.open(url, creds, session=session)
+        try:
+            reply = await client.wait_for({"joined"}, timeout=timeout)
+        except BaseException:
+            await client.ws.close()
+            raise
+        return client, reply
+
+    @classmethod
+    async def open(
+        cls, url: str, creds: DeviceCredentials, *, session: int | None = None
+    ) -> "DeviceClient":
         # No Origin: a program authenticates by token. No proxy, no compression:
         # the simulator talks to one nearby server and should cost it little memory.
         ws = await connect(
             url, proxy=None, compression=None, open_timeout=REPLY_TIMEOUT, max_size=4096
         )
         try:
-            await ws.send(
-                json.dumps({"type": "hello", "device": creds.device, "token": creds.token})
-            )
+            hello = {"type": "hello", "device": creds.device, "token": creds.token}
+            if session is not None:
+                hello["session"] = session
+            await ws.send(json.dumps(hello))
             welcome = json.loads(await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT))
         except BaseException:
             await ws.close()
@@ -209,6 +228,10 @@ class DeviceClient:
     ) -> dict:
         """Send `frame` and return the first reply whose type is in `replies` (or an error)."""
         await self.send(frame)
+        return await self.wait_for(replies, timeout=timeout)
+
+    async def wait_for(self, replies: set[str], *, timeout: float = REPLY_TIMEOUT) -> dict:
+        """The next message whose type is in `replies`, or an error, or session.ended."""
         deadline = time.monotonic() + timeout
         while True:
             message = await self.recv(max(0.0, deadline - time.monotonic()))
@@ -315,7 +338,13 @@ async def run_device(
             stats.connecting += 1
             try:
                 async with gate:
-                    client = await DeviceClient.open(url, creds)
+                    if session_id is None:
+                        client = await DeviceClient.open(url, creds)
+                    else:
+                        # Back to the session it joined: hello and re-attach in one frame.
+                        client, reply = await DeviceClient.resume(url, creds, session_id)
+                        if reply.get("code") == "unavailable":
+                            reply = await client.join_retrying(session=session_id)
             finally:
                 stats.connecting -= 1
             if session_id is None:
@@ -328,9 +357,6 @@ async def run_device(
                     if fresh:
                         started = time.monotonic()
                         reply = await client.join_retrying(code=fresh)
-            else:
-                started = time.monotonic()
-                reply = await client.join_retrying(session=session_id)
             if session_id is not None and reply.get("code") == "no_active_session":
                 # The session ended while this device was reconnecting.
                 stats.ended["ended_while_away"] += 1

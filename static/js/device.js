@@ -48,6 +48,7 @@
   var lastCode = null;
   var retryJoinTimer = null;
   var lastJoinBy = null;
+  var resuming = false;
   var stopped = false;
 
   function load(key) {
@@ -147,7 +148,8 @@
         heartbeatSeconds = Math.max(1, Number(msg.heartbeat) || 20);
         setConn("live", "Connected");
         startHeartbeat();
-        sendJoin();
+        if (!resuming) sendJoin();
+        resuming = false;
         break;
       case "joined": {
         var stored = load(KEY_SESSION);
@@ -250,7 +252,12 @@
     socket = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
     socket.addEventListener("open", function () {
       lastMessageAt = Date.now();
-      send({ type: "hello", device: creds.device, token: creds.token });
+      var hello = { type: "hello", device: creds.device, token: creds.token };
+      var stored = load(KEY_SESSION);
+      // Coming back to a session: hello and re-attach in one frame (a resume).
+      resuming = !pendingCode && !!(stored && stored.id);
+      if (resuming) { hello.session = stored.id; lastJoinBy = "session"; }
+      send(hello);
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", onClose);
