@@ -18,18 +18,11 @@ is cut off. Here SIGTERM instead
 
 A second SIGTERM stops at once. Installed only in a process whose Twisted
 reactor runs (daphne), never in tests or commands.
-
-Daphne closes a socket through autobahn's sendClose, which allows only 1000
-and 3000-4999 from an application: 1012 (and 1011, 1013) raised an exception
-instead of closing. Those codes are the protocol's own (RFC 6455 §7.4.1,
-IANA registry) and the ones htmx-ext-ws reconnects after, so daphne's close
-is taught to send them as they are.
 """
 
 import asyncio
 import logging
 import signal
-import sys
 import time
 
 from realtime import broadcast, db
@@ -42,35 +35,11 @@ DRAIN_SECONDS = 10.0
 PUSH_SETTLE_SECONDS = broadcast.COUNTS_INTERVAL * 2
 
 
-# Server-sent close codes defined by RFC 6455 / IANA that autobahn refuses.
-RFC_SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013})
-
-
 def install() -> None:
     """Take over SIGTERM once daphne's reactor runs (its own handler is installed by then)."""
-    if "twisted.internet.reactor" not in sys.modules:
-        return
     from twisted.internet import reactor
 
-    _allow_rfc_close_codes()
     reactor.callWhenRunning(_take_over_sigterm)
-
-
-def _allow_rfc_close_codes() -> None:
-    from daphne.ws_protocol import WebSocketProtocol
-
-    original = WebSocketProtocol.serverClose
-    if getattr(original, "rollcall_patched", False):
-        return
-
-    def server_close(self, code=None):
-        if code in RFC_SERVER_CLOSE_CODES:
-            self.sendCloseFrame(code=code, isReply=False)
-        else:
-            original(self, code)
-
-    server_close.rollcall_patched = True
-    WebSocketProtocol.serverClose = server_close
 
 
 def _take_over_sigterm() -> None:
