@@ -8,6 +8,7 @@ The socket consumer is a thin caller: it translates JoinRefused into an error
 frame and DeviceRevoked into close code 4403.
 """
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -454,10 +455,12 @@ def heartbeat_due(*, last_written: datetime | None, now: datetime) -> bool:
 def _touch_sql(vendor: str, rows: int) -> str:
     device = Device._meta.db_table
     student = Student._meta.db_table
-    ids = ", ".join(["%s"] * rows)
+    # PostgreSQL takes the ids as one array: binding thousands of separate
+    # parameters cost more than the statement.
+    ids = "= ANY(%s)" if vendor == "postgresql" else f"IN ({', '.join(['%s'] * rows)})"
     return f"""
         UPDATE {device} SET last_used_at = %s
-        WHERE id IN ({ids}) AND is_active AND EXISTS (
+        WHERE id {ids} AND is_active AND EXISTS (
             SELECT 1 FROM {student} st WHERE st.id = {device}.student_id AND st.is_active
         )
         RETURNING id
@@ -468,11 +471,14 @@ def _touch_sql(vendor: str, rows: int) -> str:
 def _seen_sql(vendor: str, rows: int, *, revive: bool) -> str:
     connected = ConnectedDevice._meta.db_table
     session = NetworkSession._meta.db_table
-    values = _values(rows, 2, ("bigint", "bigint") if vendor == "postgresql" else None)
+    if vendor == "postgresql":
+        pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+    else:
+        pairs = f"VALUES {_values(rows, 2, None)}"
     # A device the sweep gave up on comes back (revive): counted again.
     changes = "is_connected = TRUE, disconnected_at = NULL, " if revive else ""
     return f"""
-        WITH v(session_id, device_id) AS (VALUES {values})
+        WITH v(session_id, device_id) AS ({pairs})
         UPDATE {connected} SET {changes}last_seen_at = %s
         WHERE EXISTS (
                 SELECT 1 FROM v
@@ -495,25 +501,40 @@ def heartbeat_many(
     or DeviceRevoked. A write checks in the same statement that the device may
     still be used; between writes nothing is read, since a revocation is
     pushed to the socket at once and this check is the backstop. At most three
-    statements whatever the number of devices.
+    statements, in one transaction, whatever the number of devices.
     """
     now = now or timezone.now()
     due = [r for r in requests if heartbeat_due(last_written=r.last_written, now=now)]
     usable: set[int] = set()
+    postgres = connection.vendor == "postgresql"
     if due:
         ids = sorted({r.device.pk for r in due})
-        with connection.cursor() as cursor:
-            cursor.execute(_touch_sql(connection.vendor, len(ids)), [now, *ids])
+        # One transaction when presence rows are written too; a lone touch needs none.
+        in_session = any(r.session_id for r in due)
+        with (
+            transaction.atomic() if in_session else contextlib.nullcontext(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                _touch_sql(connection.vendor, len(ids)), [now, ids] if postgres else [now, *ids]
+            )
             usable = {int(row[0]) for row in cursor.fetchall()}
-        pairs = sorted(
-            {(r.session_id, r.device.pk) for r in due if r.session_id and r.device.pk in usable}
-        )
-        if pairs:
-            flat = [value for pair in pairs for value in pair]
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_seen_sql(connection.vendor, len(pairs), revive=True), [*flat, now])
+            pairs = sorted(
+                {(r.session_id, r.device.pk) for r in due if r.session_id and r.device.pk in usable}
+            )
+            if pairs:
+                if postgres:
+                    params = [[s for s, _d in pairs], [d for _s, d in pairs], now]
+                else:
+                    params = [*(value for pair in pairs for value in pair), now]
+                cursor.execute(
+                    _seen_sql(connection.vendor, 0 if postgres else len(pairs), revive=True), params
+                )
                 revived = {int(row[0]) for row in cursor.fetchall()}
-                cursor.execute(_seen_sql(connection.vendor, len(pairs), revive=False), [*flat, now])
+                cursor.execute(
+                    _seen_sql(connection.vendor, 0 if postgres else len(pairs), revive=False),
+                    params,
+                )
                 for session_id in revived:
                     _counts_changed(session_id)
     outcomes: list[datetime | DeviceRevoked] = []

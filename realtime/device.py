@@ -44,7 +44,8 @@ SESSION_CHECK_SECONDS = 2.0
 # Each kind of database work of all the process's device sockets, in batches.
 hellos = Batcher(hello_many)
 joins = Batcher(presence.join_many)
-heartbeats = Batcher(presence.heartbeat_many)
+# A pong may wait half a second; the write it carries waits for company.
+heartbeats = Batcher(presence.heartbeat_many, linger=0.5, parallel=1)
 
 
 def unavailable() -> ClientError:

@@ -199,8 +199,16 @@ class DeviceClient:
     ) -> "DeviceClient":
         # No Origin: a program authenticates by token. No proxy, no compression:
         # the simulator talks to one nearby server and should cost it little memory.
+        # No WebSocket-level keepalive either: the protocol's own heartbeat
+        # (ping frames of type "ping") is what a phone sends, and what keeps
+        # the connection alive through proxies.
         ws = await connect(
-            url, proxy=None, compression=None, open_timeout=REPLY_TIMEOUT, max_size=4096
+            url,
+            proxy=None,
+            compression=None,
+            open_timeout=REPLY_TIMEOUT,
+            max_size=4096,
+            ping_interval=None,
         )
         try:
             hello = {"type": "hello", "device": creds.device, "token": creds.token}
