@@ -1,6 +1,7 @@
 """Registering, authenticating and revoking student devices."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -9,6 +10,23 @@ from django.utils import timezone
 from attendance.models import Device, Student
 from attendance.tokens import hash_secret, new_secret, secret_matches
 from realtime import broadcast
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    """What an open socket keeps of its device: all the presence services read of it.
+
+    A Device with its Student is two model instances (with their state and
+    caches); with 10,000 sockets open in one process the difference counts.
+    """
+
+    pk: int
+    student_id: int
+    public_id: uuid.UUID
+
+    @classmethod
+    def of(cls, device: Device) -> "DeviceRef":
+        return cls(pk=device.pk, student_id=device.student_id, public_id=device.public_id)
 
 
 class DeviceLimitReached(Exception):

@@ -569,7 +569,7 @@ def leave(*, device: Device, session_id: int, now: datetime | None = None) -> bo
     now = now or timezone.now()
     with transaction.atomic():
         left = ConnectedDevice.objects.filter(
-            session_id=session_id, device=device, is_connected=True
+            session_id=session_id, device_id=device.pk, is_connected=True
         ).update(is_connected=False, disconnected_at=now, last_seen_at=now)
         if left:
             _counts_changed(session_id)

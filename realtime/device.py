@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from attendance import presence
-from attendance.devices import hello_many
+from attendance.devices import DeviceRef, hello_many
 from realtime import broadcast, metrics
 from realtime.batching import Batcher
 from realtime.db import db_call
@@ -84,10 +84,14 @@ class DeviceConsumer(JsonSocket):
         self.session_id = None
         self.last_written = None
         await self.accept()
-        self._hello_deadline = asyncio.create_task(self._close_without_hello())
+        # A timer, not a task: a task cancelled after the hello would keep its
+        # exception, traceback and frame for the socket's lifetime.
+        self._hello_deadline = asyncio.get_running_loop().call_later(
+            self.hello_timeout, self._no_hello_in_time
+        )
 
     async def disconnect(self, code):
-        self._hello_deadline.cancel()
+        self._forget_hello_deadline()
         if self.device is None:
             return
         await self.channel_layer.group_discard(
@@ -113,10 +117,15 @@ class DeviceConsumer(JsonSocket):
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
         await handler(self, message)
 
-    async def _close_without_hello(self) -> None:
-        await asyncio.sleep(self.hello_timeout)
+    def _no_hello_in_time(self) -> None:
+        self._hello_deadline = None
         if self.device is None:
-            await self.close_with(CLOSE_UNAUTHENTICATED)
+            self._closer = asyncio.ensure_future(self.close_with(CLOSE_UNAUTHENTICATED))
+
+    def _forget_hello_deadline(self) -> None:
+        if self._hello_deadline is not None:
+            self._hello_deadline.cancel()
+            self._hello_deadline = None
 
     # --- command handlers --------------------------------------------------------------
 
@@ -132,9 +141,9 @@ class DeviceConsumer(JsonSocket):
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
-        self.device = device
+        self.device = DeviceRef.of(device)
         self.last_written = None  # the first heartbeat writes
-        self._hello_deadline.cancel()
+        self._forget_hello_deadline()
         group = broadcast.device_group(device.pk)
         await self.channel_layer.group_add(group, self.channel_name)
         # One live socket per device token: an older socket of this device,
