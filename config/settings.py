@@ -111,8 +111,9 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": DB_POOL_MIN_SIZE,
             "max_size": DB_POOL_MAX_SIZE,
-            # Seconds a borrower waits for a free connection before an error.
-            "timeout": 10,
+            # Seconds a borrower waits for a free connection before an error
+            # (while the database is away, a device's join is told to retry).
+            "timeout": envint("DB_POOL_TIMEOUT", 10, minimum=1),
         }
 else:
     DATABASES = {

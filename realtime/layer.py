@@ -16,7 +16,9 @@ from the database (realtime/lecturer.py, realtime/device.py).
 
 While Redis is down, subscribing only records the name (it is subscribed on
 recovery), so sockets can still connect and devices still join; publishing
-fails at once, and realtime/broadcast.py retries it.
+fails at once, and realtime/broadcast.py retries it. At all times, the
+subscriptions asked for in one moment go to Redis as one command, and nobody
+waits for an unsubscribe.
 """
 
 import asyncio
@@ -61,6 +63,10 @@ class ResilientShard(RedisSingleShardConnection):
         host = {**host, "retry": Retry(NoBackoff(), 1)}
         super().__init__(host, channel_layer)
         self.down = False
+        self._subscribing: set[str] = set()
+        self._unsubscribing: set[str] = set()
+        self._synced: asyncio.Future | None = None
+        self._sync_task: asyncio.Task | None = None
 
     async def publish(self, channel, message):
         # No lock: the connection pool serves concurrent publishes, and a
@@ -71,30 +77,62 @@ class ResilientShard(RedisSingleShardConnection):
         await self._redis.publish(channel, message)
 
     async def subscribe(self, channel):
-        async with self._lock:
-            if channel in self._subscribed_to:
-                return
-            self._subscribed_to.add(channel)
-            self._ensure_redis()
-            self._ensure_receiver()
-            if self.down:
-                return  # subscribed with the others on recovery
-            try:
-                await self._pubsub.subscribe(channel)
-            except LOST as exc:
-                self._went_down(exc)
+        if channel in self._subscribed_to:
+            return
+        self._subscribed_to.add(channel)
+        self._ensure_redis()
+        self._ensure_receiver()
+        if self.down:
+            return  # subscribed with the others on recovery
+        self._unsubscribing.discard(channel)
+        self._subscribing.add(channel)
+        # Shielded: a consumer cancelled while it waits must not cancel the
+        # command the others wait for too.
+        await asyncio.shield(self._sync_soon())
 
     async def unsubscribe(self, channel):
+        # Nobody waits for an unsubscribe: a consumer that is closing (or being
+        # cancelled) leaves at once, and the command goes out with others.
+        if channel not in self._subscribed_to:
+            return
+        self._subscribed_to.discard(channel)
+        if self.down or self._pubsub is None:
+            return
+        self._subscribing.discard(channel)
+        self._unsubscribing.add(channel)
+        self._sync_soon()
+
+    def _sync_soon(self) -> asyncio.Future:
+        """One SUBSCRIBE and one UNSUBSCRIBE for every name asked for meanwhile.
+
+        A thousand devices connecting at once cost a few commands, not two
+        thousand, each waiting its turn for the connection.
+        """
+        if self._synced is None:
+            loop = asyncio.get_running_loop()
+            self._synced = loop.create_future()
+            self._sync_task = loop.create_task(self._sync())
+        return self._synced
+
+    async def _sync(self) -> None:
+        await asyncio.sleep(0)  # let the callers of this loop iteration join in
         async with self._lock:
-            if channel not in self._subscribed_to:
-                return
-            self._subscribed_to.discard(channel)
-            if self.down or self._pubsub is None:
-                return
+            done, self._synced = self._synced, None
+            subscribe, self._subscribing = sorted(self._subscribing), set()
+            unsubscribe, self._unsubscribing = sorted(self._unsubscribing), set()
             try:
-                await self._pubsub.unsubscribe(channel)
+                if not self.down and self._pubsub is not None:
+                    for start in range(0, len(subscribe), RESUBSCRIBE_BATCH):
+                        await self._pubsub.subscribe(*subscribe[start : start + RESUBSCRIBE_BATCH])
+                    for start in range(0, len(unsubscribe), RESUBSCRIBE_BATCH):
+                        names = unsubscribe[start : start + RESUBSCRIBE_BATCH]
+                        await self._pubsub.unsubscribe(*names)
             except LOST as exc:
-                self._went_down(exc)
+                self._went_down(exc)  # the names are subscribed again on recovery
+            except Exception as exc:
+                done.set_exception(exc)
+                return
+            done.set_result(None)
 
     async def _do_receiving(self):
         while True:
@@ -138,6 +176,8 @@ class ResilientShard(RedisSingleShardConnection):
             await self._redis.connection_pool.disconnect()
             pubsub = self._redis.pubsub()
             names = sorted(self._subscribed_to)
+            self._subscribing.clear()
+            self._unsubscribing.clear()
             try:
                 if names:
                     for start in range(0, len(names), RESUBSCRIBE_BATCH):

@@ -76,17 +76,30 @@ class Watcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.arrived.wait(), remaining)
 
-    def latest_checked_in(self, session_id: int) -> int | None:
-        """The count the lecturer's screen would show now."""
+    def shown_at(self, session_id: int, count: int, *, after: float) -> float | None:
+        """When the lecturer's screen first showed `count` checked in, at or after `after`."""
         shown = None
-        for _at, event in self.events:
+        for at, event in self.events:
             if event["type"] == "session.counts" and event["session"] == session_id:
                 shown = event["checked_in"]
             elif event["type"] == "snapshot":
                 for entry in event["sessions"]:
                     if entry["session"] == session_id:
                         shown = entry["checked_in"]
-        return shown
+            if at >= after and shown == count:
+                return at
+        return None
+
+    async def wait_until_shown(self, session_id: int, count: int, *, after: float) -> float:
+        deadline = time.monotonic() + WAIT
+        while (at := self.shown_at(session_id, count, after=after)) is None:
+            self.arrived.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{count} never shown; last events: {self.events[-5:]}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+        return at
 
 
 async def _join_all(url: str, creds: list[DeviceCredentials], code: str) -> list[DeviceClient]:
@@ -137,9 +150,7 @@ async def test_counts_converge_and_the_end_arrives_after_a_redis_restart(
             # A fresh snapshot once the lecturer's process listens again, then the counts
             # converge on every join, before, during and after the outage.
             await watcher.wait_for(lambda e: e["type"] == "snapshot", after=up_at)
-            converged_at, _ = await watcher.wait_for(
-                lambda e: watcher.latest_checked_in(session.pk) == len(devices), after=up_at
-            )
+            converged_at = await watcher.wait_until_shown(session.pk, len(devices), after=up_at)
             print(
                 f"\nRedis down {up_at - down_at:.1f} s; counts converged on {len(devices)}"
                 f" {converged_at - up_at:.2f} s after it came back (goal <= 5 s); joins lost 0"
