@@ -592,6 +592,8 @@ async def case_restart(args, a_url, devices, session, sigterm_and_start) -> dict
     await asyncio.to_thread(sigterm_and_start, marks)
     listening = marks["listening"]
     results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), args.timeout)
+    # What the resumes cost the new process, whatever else the machine was doing.
+    cpu_used = cpu_seconds(marks["pid"]) - marks["cpu"]
     back = [r for r in results if not isinstance(r, BaseException)]
     try:
         rejoined = [r for r in back if r[1].get("type") == "joined"]
@@ -607,6 +609,7 @@ async def case_restart(args, a_url, devices, session, sigterm_and_start) -> dict
             "since_signal_s": last - signalled,
             "rows": rows,
             "load": restart_load,
+            "cpu_ms_each": cpu_used * 1000 / len(clients),
         }
     finally:
         await close_devices([c for c, _r, _t in back])
@@ -735,6 +738,8 @@ def main() -> int:
                 marks["exited"] = time.perf_counter()
                 servers[0] = start_daphne(env, log_dir, port=port)
                 marks["listening"] = time.perf_counter()
+                marks["pid"] = servers[0][0].pid
+                marks["cpu"] = cpu_seconds(marks["pid"])
 
             n = args.restart_devices
             again = asyncio.run(
@@ -752,7 +757,9 @@ def main() -> int:
                 f" {again['since_listening_s']:.2f} s after A listened again"
                 f" (target <= {TARGETS['restart_s']:g} s;"
                 f" {again['since_signal_s']:.2f} s after the signal), {again['failed']} failed;"
-                f" connected rows {again['rows']}; {again['load']}"
+                f" connected rows {again['rows']};"
+                f"\n   the new A spent {again['cpu_ms_each']:.2f} ms of CPU per resumed device;"
+                f" {again['load']}"
             )
         print(
             "\nTargets: "

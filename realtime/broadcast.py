@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from realtime import metrics
 
@@ -321,6 +321,11 @@ class CountsPublisher:
             since = self._since.pop(session_id, None)
         try:
             event = read()
+        except (OperationalError, InterfaceError) as exc:
+            # The database is away (restarting): read again once it is back.
+            logger.warning("Could not read the counts of session %s: %s", session_id, exc)
+            self._retry_later(session_id, groups, read, since)
+            return
         except Exception:
             logger.exception("Could not read the counts of session %s", session_id)
             return

@@ -29,6 +29,9 @@ tests, commands or the sweeper.
   freezes again: one long pause every ten minutes instead of one a minute.
   The first generation is collected every GC_YOUNG_THRESHOLD allocations
   instead of 700.
+- Autobahn pretty-prints every new connection's settings for a debug log
+  line, whether or not debug logging is on: 8 % of the CPU of a reconnect
+  storm. The text is now built only if the line is written.
 - Graceful restart on SIGTERM (realtime/shutdown.py).
 """
 
@@ -37,6 +40,7 @@ import concurrent.futures
 import gc
 import logging
 import math
+import pprint
 import sys
 import time
 
@@ -62,7 +66,28 @@ def install() -> None:
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     _freeze_what_lives()
+    _lazy_debug_pformat()
     shutdown.install()
+
+
+class _Pretty:
+    """pformat(value), computed when the log line is formatted, if ever."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(pprint.pformat(self.value), spec)
+
+    __str__ = __repr__ = lambda self: pprint.pformat(self.value)
+
+
+def _lazy_debug_pformat() -> None:
+    from autobahn.websocket import protocol
+
+    protocol.pformat = _Pretty
 
 
 def _freeze_what_lives() -> None:

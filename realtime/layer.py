@@ -46,6 +46,7 @@ RETRY_SECONDS = 0.5
 LISTEN_SECONDS = 1.0
 # Channels re-subscribed per SUBSCRIBE command on recovery.
 RESUBSCRIBE_BATCH = 1000
+PUBLISHERS = 8
 
 LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
 
@@ -67,14 +68,18 @@ class ResilientShard(RedisSingleShardConnection):
         self._unsubscribing: set[str] = set()
         self._synced: asyncio.Future | None = None
         self._sync_task: asyncio.Task | None = None
+        self._publishers = asyncio.Semaphore(PUBLISHERS)
 
     async def publish(self, channel, message):
-        # No lock: the connection pool serves concurrent publishes, and a
-        # publish must not wait behind a subscribe (nor the other way round).
+        # Not behind the subscriptions' lock: a publish must not wait behind a
+        # subscribe. At most PUBLISHERS at once: a reconnect storm publishes a
+        # thousand hellos in a second, and each one in flight holds a pooled
+        # connection, which Redis and the pool pay for dearly.
         if self.down:
             raise LayerDown("Redis is unreachable; the channel layer is reconnecting")
         self._ensure_redis()
-        await self._redis.publish(channel, message)
+        async with self._publishers:
+            await self._redis.publish(channel, message)
 
     async def subscribe(self, channel):
         if channel in self._subscribed_to:
