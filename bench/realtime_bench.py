@@ -162,6 +162,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_delay(pid: int) -> float:
+    """Seconds the process's main thread has spent runnable but waiting for a CPU."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -452,6 +457,7 @@ async def case_idle_and_latency(args, a_url, b_url, token, devices, session, pid
         idle_load = load()
 
         async with Lecturer(b_url, token, session.pk) as lecturer:
+            waited_before, phase_started = run_delay(pid_a), time.monotonic()
             base = len(idle_creds)
             interval = 1 / args.rate
             start = time.perf_counter()
@@ -487,7 +493,11 @@ async def case_idle_and_latency(args, a_url, b_url, token, devices, session, pid
             span = pushed_at[-1] - pushed_at[0] if len(pushed_at) > 1 else 0.0
             gaps = [b - a for a, b in itertools.pairwise(pushed_at)]
             replies = [done - sent for sent, done, _r in joins]
+            # How much of the phase A's event loop was ready to run but had no CPU:
+            # the machine's share of the latency, not the server's.
+            starved = (run_delay(pid_a) - waited_before) / (time.monotonic() - phase_started)
         return {
+            "starved_pct": starved * 100,
             "idle": len(idle_creds),
             "connected_s": connected_s,
             "rss_before_mb": before,
@@ -703,7 +713,8 @@ def main() -> int:
                 f" each join's wait until counted p50 {r['wait_p50_ms']:.0f} ms,"
                 f" p99 {r['wait_p99_ms']:.0f} ms;"
                 f"\n   join -> joined reply p50 {r['reply_p50_ms']:.1f} ms,"
-                f" p99 {r['reply_p99_ms']:.1f} ms; {r['latency_load']}"
+                f" p99 {r['reply_p99_ms']:.1f} ms; A's event loop waited for a CPU"
+                f" {r['starved_pct']:.0f} % of the time; {r['latency_load']}"
             )
         if "burst" in args.cases:
             for n in args.bursts:

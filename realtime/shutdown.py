@@ -31,6 +31,7 @@ from realtime.protocol import CLOSE_SERVICE_RESTART, JsonSocket, open_sockets
 logger = logging.getLogger("rollcall.realtime")
 
 DRAIN_SECONDS = 10.0
+CLOSE_WAIT_SECONDS = 3.0
 # A count push waits at most this long behind the previous one (broadcast.py).
 PUSH_SETTLE_SECONDS = broadcast.COUNTS_INTERVAL * 2
 
@@ -83,7 +84,11 @@ async def _drain() -> None:
             CLOSE_SERVICE_RESTART,
             time.monotonic() - started,
         )
-        await asyncio.sleep(0.1)  # the close frames leave before the reactor stops
+        # The close frames must leave before the reactor stops (else the
+        # clients see 1006): wait for the clients' replies, briefly.
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        while any(open_sockets.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
     except Exception:
         logger.exception("SIGTERM: draining failed; stopping anyway")
     finally:

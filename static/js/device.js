@@ -152,6 +152,7 @@
         resuming = false;
         break;
       case "joined": {
+        lastJoinBy = null;
         var stored = load(KEY_SESSION);
         var since = stored && stored.id === msg.session ? stored.since : new Date().toISOString();
         var joined = { id: msg.session, course: msg.course, since: since };
@@ -216,6 +217,8 @@
     stopHeartbeat();
     socket = null;
     welcomed = false;
+    // A join by code still unanswered (the server was restarting): send it again.
+    if (lastJoinBy === "code" && lastCode && !pendingCode) pendingCode = lastCode;
     if (event.code === CLOSE_ENDED) {
       if (el("panel-ended").hidden) showEnded(null);
       return;
