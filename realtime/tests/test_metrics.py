@@ -48,6 +48,11 @@ async def test_open_sockets_joins_and_pushes_are_counted(
     assert value("rollcall_realtime_joins_total", outcome="joined") == joined_before + 1
     assert value("rollcall_realtime_joins_total", outcome="invalid_code") == wrong_before + 1
     assert value("rollcall_realtime_pushes_total", event="session.counts") == pushes_before + 1
+    # Observed once the publish has completed, which may be just after delivery.
+    for _ in range(100):
+        if value("rollcall_realtime_join_push_seconds_count") > latencies_before:
+            break
+        await asyncio.sleep(0.02)
     assert value("rollcall_realtime_join_push_seconds_count") == latencies_before + 1
 
     await phone.disconnect()
