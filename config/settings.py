@@ -393,9 +393,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 # /metrics answers these networks, or a request with `Authorization: Bearer METRICS_TOKEN`.
-METRICS_ALLOWED_NETWORKS = network_list(
-    "METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"]
-)
+METRICS_ALLOWED_NETWORKS = network_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
 METRICS_TOKEN = envstr("METRICS_TOKEN")
 # The sweeper's /metrics server (cleanup_sessions --metrics-port), named by path so the
 # command does not import the app above it.

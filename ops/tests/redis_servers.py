@@ -101,7 +101,7 @@ class SentinelProcess(RedisProcess):
         return [redis_sentinel_binary() or "redis-sentinel", str(self.conf)]
 
     def master_port(self) -> int:
-        host, port = self.client().sentinel_get_master_addr_by_name(self.master_name)
+        _, port = self.client().sentinel_get_master_addr_by_name(self.master_name)
         return int(port)
 
     def knows_replica(self, port: int) -> bool:

@@ -52,9 +52,7 @@ def project_templates() -> list[Path]:
 def test_no_template_of_the_project_has_inline_script_style_or_handlers():
     templates = project_templates()
     assert len(templates) > 15
-    found = {
-        str(path.relative_to(ROOT)): offences(path.read_text()) for path in templates
-    }
+    found = {str(path.relative_to(ROOT)): offences(path.read_text()) for path in templates}
     assert {name: what for name, what in found.items() if what} == {}
 
 
@@ -62,9 +60,9 @@ def test_the_static_javascript_uses_nothing_the_policy_forbids():
     scripts = list((ROOT / "static" / "js").glob("*.js"))
     assert scripts
     forbidden = re.compile(r"\beval\s*\(|new\s+Function\s*\(|set(?:Timeout|Interval)\s*\(\s*['\"]")
-    assert {s.name: forbidden.findall(s.read_text()) for s in scripts if forbidden.search(
-        s.read_text()
-    )} == {}
+    assert {
+        s.name: forbidden.findall(s.read_text()) for s in scripts if forbidden.search(s.read_text())
+    } == {}
 
 
 @pytest.fixture

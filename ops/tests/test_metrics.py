@@ -92,9 +92,8 @@ def test_the_default_registry_is_exported_so_every_apps_metrics_appear(client, d
 def test_http_latency_is_recorded_per_view(client, db):
     client.get("/login/")
     text = scrape(client)
-    assert 'django_http_requests_latency_seconds_by_view_method_count{method="GET",view="login"}' in (
-        text
-    )
+    sample = 'django_http_requests_latency_seconds_by_view_method_count{method="GET",view="login"}'
+    assert value(text, sample) >= 1
 
 
 def test_a_sweep_counts_the_sessions_it_ended_and_its_success(
@@ -123,12 +122,14 @@ def test_outbox_sends_and_failures_are_counted(client, db, settings):
     enqueue(key="metrics-2", to=["b@example.org"], subject="Hello", text="Hi")
     drain()
     after = scrape(client)
-    assert value(after, "rollcall_outbox_sent_total") == value(
-        before, "rollcall_outbox_sent_total"
-    ) + 1
-    assert value(after, "rollcall_outbox_send_errors_total") == value(
-        before, "rollcall_outbox_send_errors_total"
-    ) + 1
+    assert (
+        value(after, "rollcall_outbox_sent_total")
+        == value(before, "rollcall_outbox_sent_total") + 1
+    )
+    assert (
+        value(after, "rollcall_outbox_send_errors_total")
+        == value(before, "rollcall_outbox_send_errors_total") + 1
+    )
 
 
 def test_interrupted_web_sessions_are_counted(client, db):

@@ -62,9 +62,7 @@ async def round_trip(config: dict) -> dict:
         await layer.flush()
 
 
-def test_the_cache_and_the_channel_layer_follow_a_sentinel_failover(
-    tmp_path, sentinel_settings
-):
+def test_the_cache_and_the_channel_layer_follow_a_sentinel_failover(tmp_path, sentinel_settings):
     if redis_server_binary() is None or redis_sentinel_binary() is None:
         _missing("needs redis-server and redis-sentinel (Debian: redis-sentinel)")
     master = RedisProcess(tmp_path).start()
@@ -92,9 +90,7 @@ def test_the_cache_and_the_channel_layer_follow_a_sentinel_failover(
                 lambda: replica.client().exists("rollcall:1:before-failover"), what="replicated"
             )
             master.kill()
-            eventually(
-                lambda: sentinel.master_port() == replica.port, what="the replica promoted"
-            )
+            eventually(lambda: sentinel.master_port() == replica.port, what="the replica promoted")
 
             # The same cache client, and a new channel layer, on the new master.
             assert eventually(lambda: cache.get("before-failover"), what="read after") == "kept"

@@ -238,7 +238,9 @@ def test_a_class_survives_losing_one_of_its_two_servers(
     ws_url = f"ws://127.0.0.1:{topology.nginx_port}"
 
     async def scenario() -> dict:
-        lecturer_socket = Lecturer(ws_url, browser.cookies, f"https://127.0.0.1:{topology.nginx_port}")
+        lecturer_socket = Lecturer(
+            ws_url, browser.cookies, f"https://127.0.0.1:{topology.nginx_port}"
+        )
         await lecturer_socket.open()
         devices = [Device(ws_url, device, token) for device, token in phones]
         for device in devices:
@@ -300,4 +302,3 @@ def test_a_class_survives_losing_one_of_its_two_servers(
     assert rows.count() == 6
     # The address nginx saw, never the one the client claimed.
     assert set(rows.values_list("ip_address", flat=True)) == {"127.0.0.1"}
-

@@ -28,6 +28,8 @@ from realtime.tests.servers import free_port, test_database_url
 
 ROOT = Path(settings.BASE_DIR)
 STARTUP_SECONDS = 30
+DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1"]
+SWEEPER = [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", "1"]
 
 
 def nginx_binary() -> str | None:
@@ -181,8 +183,7 @@ def running_topology(workdir: Path) -> Iterator[Topology]:
     def start_backend(port: int) -> subprocess.Popen:
         proc = start(
             f"daphne-{port}",
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["--proxy-headers", "config.asgi:application"],
+            [*DAPHNE, "-p", str(port), "--proxy-headers", "config.asgi:application"],
             port,
         )
         wait_for_port(port, proc, workdir / f"daphne-{port}.log")
@@ -193,15 +194,13 @@ def running_topology(workdir: Path) -> Iterator[Topology]:
             port = free_port()
             backends[port] = start(
                 f"daphne-{port}",
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-                + ["--proxy-headers", "config.asgi:application"],
+                [*DAPHNE, "-p", str(port), "--proxy-headers", "config.asgi:application"],
                 port,
             )
         metrics_port = free_port()
         start(
             "sweeper",
-            [sys.executable, "manage.py", "cleanup_sessions", "--loop", "--interval", "1"]
-            + ["--metrics-port", str(metrics_port)],
+            [*SWEEPER, "--metrics-port", str(metrics_port)],
             metrics_port,
         )
         nginx_port = free_port()

@@ -47,7 +47,8 @@ def checked_sweep_jobs() -> None:
         try:
             import_string(path)
         except ImportError as exc:
-            raise CommandError(f"SWEEP_JOBS: {path!r} does not import: {exc}", returncode=2) from None
+            message = f"SWEEP_JOBS: {path!r} does not import: {exc}"
+            raise CommandError(message, returncode=2) from None
 
 
 def _age(session: NetworkSession, now: datetime) -> str:
