@@ -38,5 +38,5 @@ def start(*, host: str, port: int) -> WSGIServer:
     server = make_server(host, port, metrics_app, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="rollcall-metrics", daemon=True)
     thread.start()
-    logger.info("Metrics on http://%s:%s/metrics", host, server.server_port)
+    logger.debug("Metrics on http://%s:%s/metrics", host, server.server_port)
     return server
