@@ -42,7 +42,7 @@ debian-packages: install
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
 	if command -v apt-get >/dev/null 2>&1 && echo "Installing Debian's$$missing for the tests" && \
 	   $$SUDO apt-get update -qq && \
-	   DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; then \
+	   DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; then \
 	  exit 0; \
 	fi; \
 	case "$$missing" in *chromium*) \

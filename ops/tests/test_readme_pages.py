@@ -51,3 +51,16 @@ def test_the_table_names_the_pages_newcomers_missed():
     for page in ("/students/", "/students/<id>/", "/payments/<id>/receipt/", "/device/"):
         assert f"`{page}`" in table
     assert "`/api/docs/`" in table
+
+
+def test_the_code_map_names_every_management_command_of_the_project():
+    from django.core.management import get_commands
+
+    code_map = README.read_text().split("\n## Code map\n", 1)[1]
+    ours = {
+        name
+        for name, app in get_commands().items()
+        if (Path(settings.BASE_DIR) / app.split(".")[0]).is_dir()
+    }
+    assert ours >= {"cleanup_sessions", "seed_demo", "simulate_devices"}
+    assert {name for name in ours if name not in code_map} == set()

@@ -69,7 +69,7 @@ def test_a_bad_sentinel_address_is_refused_at_start(tmp_path):
 
 def test_the_sweeper_refuses_a_sweep_job_that_does_not_import(settings):
     settings.SWEEP_JOBS = ["outbox.delivery.no_such_job"]
-    with pytest.raises(CommandError, match="SWEEP_JOBS: 'outbox.delivery.no_such_job'") as error:
+    with pytest.raises(CommandError, match=r"SWEEP_JOBS: 'outbox\.delivery\.no_such_job'") as error:
         call_command("cleanup_sessions", "--loop", "--interval", "1")
     assert error.value.returncode == 2
 

@@ -1,8 +1,8 @@
 """The whole loop in a real browser: a phone checks in and the lecturer's dashboard counts it live.
 
-Debian's Chromium (or CHROMIUM_PATH's, or Playwright's own off Debian) drives two contexts against a daphne
-process serving the test database: the lecturer's dashboard, and a 360 px
-phone running the device page.
+Debian's Chromium (or CHROMIUM_PATH's, or Playwright's own off Debian) drives
+two contexts against a daphne process serving the test database: the
+lecturer's dashboard, and a 360 px phone running the device page.
 """
 
 import time
