@@ -36,6 +36,8 @@ def test_readyz_checks_the_database_migrations_redis_and_the_channel_layer(clien
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
     assert response.json() == {"status": "ok"}
+    assert not response.cookies
+    assert Session.objects.count() == 0
     expected = {"database", "migrations", "channel_layer"}
     if health.settings.REDIS_URL:
         expected.add("redis")
