@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import metrics
 from api.errors import error_response, is_api_request
 
 logger = logging.getLogger("rollcall.sessions")
@@ -33,6 +34,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
 
 def session_interrupted_response(request: HttpRequest) -> HttpResponse:
+    metrics.WEB_SESSIONS_INTERRUPTED.inc()
     logger.warning(
         "Web session interrupted on %s %s; sending the user to sign in again",
         request.method,

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession, Student
 
 Status = AttendanceRecord.Status
+# The course register's chart: attended first, absent last.
+CHART_ORDER = (Status.PRESENT, Status.LATE, Status.EXCUSED, Status.ABSENT)
 
 
 @dataclass
@@ -42,6 +44,16 @@ class SessionColumn:
         """Percentage of this session's records in each status, for the chart."""
         total = sum(self.totals.values())
         return {s: round(100 * self.totals[s] / total) if total else 0 for s in Status.values}
+
+    @property
+    def segments(self) -> list[dict]:
+        """The chart's bar, left to right: each status's start and width, in percent."""
+        shares, start, found = self.shares, 0, []
+        for status in CHART_ORDER:
+            if shares[status]:
+                found.append({"status": status, "start": start, "width": shares[status]})
+                start += shares[status]
+        return found
 
 
 @dataclass

@@ -57,6 +57,14 @@ def user_can_manage_course(user: AbstractBaseUser, course: Course) -> bool:
     return user.is_staff or course.lecturers.filter(pk=user.pk).exists()
 
 
+def user_runs_sessions(user: AbstractBaseUser) -> bool:
+    """Staff, or a lecturer of some course: who may run the school-wide session refresh
+    (the API's IsStaffOrLecturer asks the same)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or Course.objects.filter(lecturers=user).exists()
+
+
 def active_sessions_by_course(course_ids: list[int]) -> dict[int, NetworkSession]:
     """The newest active session of each course, in one query."""
     found: dict[int, NetworkSession] = {}

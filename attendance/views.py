@@ -2,6 +2,7 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -87,6 +88,9 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def sessions_refresh(request: HttpRequest) -> HttpResponse:
+    if not selectors.user_runs_sessions(request.user):
+        # A student's or the fees office's login may not end sessions school-wide.
+        raise PermissionDenied("Only staff and lecturers may refresh sessions.")
     counts = sessions.refresh_active_sessions()
     if request.htmx:
         cards = render_to_string(

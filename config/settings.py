@@ -12,7 +12,7 @@ import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envint, envlist, envstr
+from config.env import envbool, envint, envlist, envstr, host_port, network_list, redis_url_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -143,6 +143,18 @@ REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 2000, minimum=100)
 CHANNEL_LAYER_PREFIX = envstr("CHANNEL_LAYER_PREFIX", "rollcall")
 
 
+# Redis Sentinel: the master is whichever Redis the sentinels name, found again
+# after a failover. REDIS_URL still gives the database number and password.
+REDIS_SENTINELS = [host_port("REDIS_SENTINELS", item) for item in envlist("REDIS_SENTINELS", [])]
+REDIS_SENTINEL_MASTER = envstr("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS needs REDIS_URL too (redis://:password@sentinel/0): its database "
+        "number and password are used, its host is replaced by the sentinels' master."
+    )
+SENTINEL_KWARGS = {"socket_timeout": 5, "socket_connect_timeout": 5}
+
+
 def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
     host = {
         "address": url,
@@ -151,6 +163,16 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
         "max_connections": REDIS_MAX_CONNECTIONS,
         "health_check_interval": 30,
     }
+    if REDIS_SENTINELS:
+        options = redis_url_options(url)
+        del host["address"]
+        host.update(
+            sentinels=REDIS_SENTINELS,
+            master_name=REDIS_SENTINEL_MASTER,
+            sentinel_kwargs=SENTINEL_KWARGS,
+            db=options.get("db", 0),
+            password=options.get("password"),
+        )
     if CHANNEL_LAYER == "pubsub":
         return {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -181,6 +203,12 @@ if REDIS_URL:
             "KEY_PREFIX": "rollcall",
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "sentinels": REDIS_SENTINELS,
+            "master_name": REDIS_SENTINEL_MASTER,
+            "sentinel_kwargs": SENTINEL_KWARGS,
+        }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -220,7 +248,7 @@ except (ZoneInfoNotFoundError, ValueError):
 
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 WHITENOISE_USE_FINDERS = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
@@ -352,3 +380,46 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Operations: probes, metrics, the public address, CSP -------------------------------------
+INSTALLED_APPS += ["ops"]
+# Probes first (no session, sign-in, CSRF or Host check: ops/views.py); django-prometheus
+# times each request around everything else, labelled by view.
+MIDDLEWARE = [
+    "ops.middleware.probes",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# /metrics answers these networks, or a request with `Authorization: Bearer METRICS_TOKEN`.
+METRICS_ALLOWED_NETWORKS = network_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+# The sweeper's /metrics server (cleanup_sessions --metrics-port), named by path so the
+# command does not import the app above it.
+METRICS_EXPORTER = "ops.exporter.start"
+# The address phones open from the QR codes; unset, the page's own host is used.
+PUBLIC_URL = envstr("PUBLIC_URL").rstrip("/")
+if PUBLIC_URL and not PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL={PUBLIC_URL!r} must start with http:// or https:// (http://192.168.1.20:8000)."
+    )
+# No inline script or style anywhere: every page's JavaScript and CSS are static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# A refused request (PermissionDenied, a Host not in ALLOWED_HOSTS) is one warning line.
+LOGGING["filters"] = {"one_line_refusals": {"()": "config.logfilters.OneLineRefusals"}}
+for _name in ("django.request", "django.security.DisallowedHost"):
+    LOGGING["loggers"].setdefault(_name, {}).setdefault("filters", []).append("one_line_refusals")

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 import segno
 from django import template
+from django.conf import settings
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -13,8 +14,13 @@ DEVICE_PAGE_PATH = "/device/"
 
 @register.simple_tag
 def device_page_url(base_url: str, code: str) -> str:
-    """Absolute when the page knows its own address, so a phone can open it."""
-    return f"{(base_url or '').rstrip('/')}{DEVICE_PAGE_PATH}?{urlencode({'code': code})}"
+    """Absolute when the page knows its own address, so a phone can open it.
+
+    settings.PUBLIC_URL wins: a lecturer on http://127.0.0.1:8000 would
+    otherwise show phones a QR code of an address only their own laptop has.
+    """
+    base = settings.PUBLIC_URL or base_url or ""
+    return f"{base.rstrip('/')}{DEVICE_PAGE_PATH}?{urlencode({'code': code})}"
 
 
 @register.simple_tag

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
@@ -32,6 +33,22 @@ def interval_argument(raw: str) -> float:
     if not 0 < value <= 86400:
         raise argparse.ArgumentTypeError(f"{raw!r}: the interval must be between 0 and 86400 s")
     return value
+
+
+def port_argument(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0 to 65535)")
+    return int(raw)
+
+
+def checked_sweep_jobs() -> None:
+    """Every SWEEP_JOBS path imports, or the sweeper stops at start (a bad setting)."""
+    for path in settings.SWEEP_JOBS:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            message = f"SWEEP_JOBS: {path!r} does not import: {exc}"
+            raise CommandError(message, returncode=2) from None
 
 
 def _age(session: NetworkSession, now: datetime) -> str:
@@ -70,6 +87,17 @@ class Command(BaseCommand):
             default=None,
             help="Seconds between sweeps with --loop (default ATTENDANCE_SWEEP_SECONDS or 60).",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=port_argument,
+            default=None,
+            help="With --loop: serve Prometheus metrics on this port at /metrics.",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="The address --metrics-port listens on (default 127.0.0.1; 0.0.0.0 for all).",
+        )
 
     def handle(self, *args, dry_run, hours, force, loop, interval, **options):
         if loop and (force or dry_run):
@@ -78,7 +106,12 @@ class Command(BaseCommand):
             raise CommandError("--interval only makes sense with --loop.", returncode=2)
         if hours is None:
             hours = settings.ATTENDANCE_SESSION_MAX_HOURS
+        if options["metrics_port"] is not None and not loop:
+            raise CommandError("--metrics-port only makes sense with --loop.", returncode=2)
         if loop:
+            checked_sweep_jobs()
+            if options["metrics_port"] is not None:
+                self.serve_metrics(host=options["metrics_host"], port=options["metrics_port"])
             self.run_loop(hours=hours, interval=interval or settings.ATTENDANCE_SWEEP_SECONDS or 60)
             return
         now = timezone.now()
@@ -115,6 +148,13 @@ class Command(BaseCommand):
         )
 
     # --- the sweeper loop ---------------------------------------------------------------
+
+    def serve_metrics(self, *, host: str, port: int) -> None:
+        try:
+            server = import_string(settings.METRICS_EXPORTER)(host=host, port=port)
+        except OSError as exc:
+            raise CommandError(f"--metrics-port {port}: {exc.strerror}", returncode=2) from None
+        self.stdout.write(f"Metrics on http://{host}:{server.server_port}/metrics")
 
     def on_signal(self, signum, frame) -> None:
         # Only set flags here: writing from a signal handler can re-enter a
