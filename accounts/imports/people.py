@@ -167,9 +167,12 @@ def plan_lecturers(table: Table, *, progress: Progress | None = None) -> Plan:
     for done, (row, values) in enumerate(table.rows, start=1):
         check = RowChecker(row, values)
         username = check.text("username", max_length=lengths["username"])
+        # A login's names may be blank (an admin-made account often has none).
         wanted = {
-            "first_name": check.text("first_name", max_length=lengths["first_name"]),
-            "last_name": check.text("last_name", max_length=lengths["last_name"]),
+            "first_name": check.text(
+                "first_name", max_length=lengths["first_name"], required=False
+            ),
+            "last_name": check.text("last_name", max_length=lengths["last_name"], required=False),
             "email": check.email("email", max_length=lengths["email"]),
         }
         if username:
