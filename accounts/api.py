@@ -38,6 +38,13 @@ class LockedOut(exceptions.APIException):
     default_code = "locked_out"
 
 
+class WrongCredentials(exceptions.APIException):
+    # 400, as DRF's own token view answers: the request carried no credentials to
+    # challenge (a 401 would need a WWW-Authenticate scheme for this very call).
+    status_code = 400
+    default_code = "invalid_credentials"
+
+
 class Credentials(StrictSerializer):
     username = TextField(max_length=150)
     password = TextField(max_length=4096, trim_whitespace=False)
@@ -55,7 +62,7 @@ def _authenticate(request: Request, data: dict):
     if getattr(request._request, "axes_locked_out", False):
         raise LockedOut(lockout_message())
     if user is None:
-        raise exceptions.AuthenticationFailed("Wrong username or password.")
+        raise WrongCredentials("Wrong username or password.")
     return user
 
 
