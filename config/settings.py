@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "attendance",
     "payments",
     "realtime",
@@ -63,6 +64,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.HtmxLoginRedirectMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "payments.context_processors.currency",
+                "accounts.context_processors.session_timeout",
             ],
         },
     },
@@ -233,6 +238,45 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in, roles and imports (accounts/) ---------------------------------------
+# argon2 first: a password stored with an older hasher is rehashed at its next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.SignInCodeBackend",
+]
+# "Remember me" keeps the session (and a persistent cookie) this many days.
+SESSION_REMEMBER_DAYS = envint("SESSION_REMEMBER_DAYS", 14, minimum=1)
+# The timeout banner shows this many seconds before the session ends.
+SESSION_WARNING_SECONDS = envint("SESSION_WARNING_SECONDS", 300, minimum=10)
+# A signed-in session's "last active" is written at most this often (never per request).
+SESSION_ACTIVITY_SECONDS = envint("SESSION_ACTIVITY_SECONDS", 300, minimum=1)
+# Lockout: this many failed sign-ins per username, and per address, lock it for the cool-off.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_COOLOFF_MINUTES = envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = LOGIN_COOLOFF_MINUTES / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+# Invitation links and one-time sign-in codes run out after these.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7, minimum=1)
+SIGN_IN_CODE_DAYS = envint("SIGN_IN_CODE_DAYS", 14, minimum=1)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for a day
+# The site's address, for links in mail sent from commands (invitations from import_school).
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+# Bulk imports (manage.py import_school, admin): larger files are refused whole.
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 50_000, minimum=1)
+
 # --- Time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
@@ -288,6 +332,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
+    # Only the sign-in paths (accounts/api.py) name a scope; nothing else is throttled.
+    "DEFAULT_THROTTLE_RATES": {"sign-in": envstr("API_SIGN_IN_RATE", "10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roll-call API",
@@ -346,7 +392,7 @@ OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
 # Each sweep (cleanup_sessions --loop, or the demo's in-process thread) ends
 # expired sessions and then runs these jobs: callables taking `now` and
 # returning counts of what they did.
-SWEEP_JOBS = ["outbox.delivery.sweep_job"]
+SWEEP_JOBS = ["outbox.delivery.sweep_job", "accounts.sessions.sweep_job"]
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")
@@ -377,6 +423,7 @@ LOGGING = {
         "django": {"level": LOG_LEVEL},
         "django.security.SessionInterrupted": {"level": "WARNING"},
         "rollcall.sessions": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
     },
 }
