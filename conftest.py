@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 
 from attendance.models import Course, Enrollment, Student
 
@@ -61,6 +61,17 @@ def run_at_once(n: int, work) -> list:
 run_at_once.__test__ = False
 
 DEBIAN_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# As root, in a container, on a closed network: no sandbox, no calls home.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_executable(playwright) -> str:
@@ -85,6 +96,25 @@ def chromium_executable(playwright) -> str:
         "(Playwright's own where apt is missing), or set CHROMIUM_PATH"
     )
     raise AssertionError("unreachable")  # _missing always raises
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium (see chromium_executable) for the tests marked `browser`."""
+    # Playwright's sync API runs an event loop in this thread; the test's ORM
+    # calls happen while it is idle, so Django's async guard may stand aside.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_executable(pw), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # Connections the test opened while Playwright ran live in their own
+            # context; close them here, or the test database cannot be dropped.
+            connections.close_all()
 
 
 @pytest.fixture(autouse=True)

@@ -5,35 +5,13 @@ A live server in this process, so short session settings apply to it directly.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connections
-
-from realtime.tests.test_browser_live_dashboard import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WAIT_MS = 10_000
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's ORM
-    # calls happen while it is idle, so Django's async guard may stand aside.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium`", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def sign_in(page, base: str, next_path: str = "") -> None:

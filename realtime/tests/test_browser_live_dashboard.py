@@ -17,19 +17,8 @@ from django.db import connections
 from attendance.devices import revoke_device
 from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession, Student
 from attendance.sessions import start_session
-from conftest import chromium_executable
 from realtime.tests.servers import daphne, free_port
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse"
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
 WAIT_MS = 10_000
@@ -42,25 +31,6 @@ def _set_password(user) -> None:
     # not among them); a PBKDF2 hash with few rounds is valid there and quick here.
     user.password = PBKDF2PasswordHasher().encode(PASSWORD, "browsertest", iterations=1000)
     user.save(update_fields=["password"])
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's ORM
-    # calls happen while it is idle, so Django's async guard may stand aside.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        # CHROMIUM_PATH, Debian's, or Playwright's own; none skips (fails in CI).
-        browser = pw.chromium.launch(executable_path=chromium_executable(pw), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # Connections the test opened while Playwright ran live in their own
-            # context; close them here, or the test database cannot be dropped.
-            connections.close_all()
 
 
 def _sign_in(page, username: str) -> None:
