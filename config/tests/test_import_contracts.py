@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
-    "config", "demo", "accounts", "api", "realtime", "payments", "attendance", "outbox",
+    "config", "demo", "accounts", "api", "realtime", "timetable", "payments", "attendance",
+    "outbox",
 ]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 
