@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from attendance import codes, presence
+from attendance.lateness import late_after
 from attendance.models import (
     AttendanceRecord,
     ConnectedDevice,
@@ -136,21 +137,6 @@ def schedule_session(
     if updated:
         session.scheduled_start, session.late_after_minutes = scheduled_start, late_after_minutes
     return bool(updated)
-
-
-def late_after(*, session: NetworkSession, course_late_after_minutes: int | None) -> datetime:
-    """The moment after which a first join is late.
-
-    Counted from the scheduled start of a timetabled class (else from the
-    session's start), by the session's own threshold, else the course's,
-    else the school's ATTENDANCE_LATE_AFTER_MINUTES.
-    """
-    minutes = session.late_after_minutes
-    if minutes is None:
-        minutes = course_late_after_minutes
-    if minutes is None:
-        minutes = settings.ATTENDANCE_LATE_AFTER_MINUTES
-    return (session.scheduled_start or session.started_at) + timedelta(minutes=minutes)
 
 
 def _announce_started(session: NetworkSession) -> None:

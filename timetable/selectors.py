@@ -86,15 +86,32 @@ def week_of(*, courses: QuerySet[Course], day: date, now: datetime) -> Week:
     )
 
 
-def next_class(*, courses: QuerySet[Course], now: datetime) -> PlannedClass | None:
-    """The class running now, else the next one to come (not cancelled or closed)."""
+# Looked through in growing windows: usually the first has it, and a school's
+# timetable for four months is not laid out for one answer.
+NEXT_CLASS_WINDOWS = [(0, 0), (1, 7), (8, 35), (36, NEXT_CLASS_HORIZON_DAYS)]
+
+
+def next_class(
+    *, courses: QuerySet[Course], now: datetime, today_classes: list[PlannedClass] | None = None
+) -> PlannedClass | None:
+    """The class running now, else the next one to come (not cancelled or closed).
+
+    `today_classes`, when the caller has them already, saves reading today again.
+    """
     today = local_date(now)
-    classes = classes_between(
-        courses=courses, start=today, end=today + timedelta(days=NEXT_CLASS_HORIZON_DAYS), now=now
-    )
-    for planned in classes:
-        if planned.status in (Status.RUNNING, Status.UPCOMING):
-            return planned
+    for first, last in NEXT_CLASS_WINDOWS:
+        if first == 0 and today_classes is not None:
+            classes = today_classes
+        else:
+            classes = classes_between(
+                courses=courses,
+                start=today + timedelta(days=first),
+                end=today + timedelta(days=last),
+                now=now,
+            )
+        for planned in classes:
+            if planned.status in (Status.RUNNING, Status.UPCOMING):
+                return planned
     return None
 
 
