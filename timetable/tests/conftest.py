@@ -1,49 +1,22 @@
-"""The timetable's actors: a term around a known Monday, and a meeting maker.
-
-Dates are fixed (the week of Monday 2 March 2026, and the British clock
-change on Sunday 29 March 2026), so the tests travel in time to them.
-"""
-
-from datetime import date, datetime, time
-from decimal import Decimal
+"""The timetable's actors: a term around a known Monday, and a meeting maker."""
 
 import pytest
 
 from payments.models import Term
-from timetable import meetings
-from timetable.schedule import local_datetime
-
-MONDAY = date(2026, 3, 2)
+from timetable.tests.builders import new_meeting, spring_term
 
 
 @pytest.fixture
 def term(db) -> Term:
-    return Term.objects.create(
-        name="Spring Term",
-        year=2026,
-        starts_on=date(2026, 1, 5),
-        ends_on=date(2026, 4, 24),
-        fee=Decimal("120.00"),
-        due_on=date(2026, 2, 1),
-    )
+    return spring_term()
 
 
 @pytest.fixture
 def make_meeting(term):
-    def make(course, weekday=0, at=time(9, 0), minutes=60, **kwargs):
-        meeting, _warnings = meetings.meeting_create(
-            course=course,
-            term=kwargs.pop("term", term),
-            weekday=weekday,
-            start_time=at,
-            duration_minutes=minutes,
-            **kwargs,
-        )
-        return meeting
+    def make(course, weekday=0, at=None, minutes=60, **kwargs):
+        chosen = kwargs.pop("term", term)
+        if at is not None:
+            kwargs["at"] = at
+        return new_meeting(course, chosen, weekday=weekday, minutes=minutes, **kwargs)
 
     return make
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    """The school's local time `hour:minute` on `day`, as an aware datetime."""
-    return local_datetime(day, time(hour, minute))

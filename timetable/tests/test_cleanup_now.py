@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from attendance import sweeper
 from attendance.models import NetworkSession
-from timetable.tests.conftest import MONDAY, at
+from timetable.tests.builders import MONDAY, at
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from payments.models import Term
 from timetable import meetings
 from timetable.meetings import TimetableError
 from timetable.models import Meeting, Occurrence
-from timetable.tests.conftest import MONDAY, at
+from timetable.tests.builders import MONDAY, at
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from conftest import run_at_once
 from timetable import meetings
 from timetable.meetings import TimetableError
 from timetable.models import Meeting, Occurrence
-from timetable.tests.conftest import MONDAY, at
+from timetable.tests.builders import MONDAY, at
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

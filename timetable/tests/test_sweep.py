@@ -11,7 +11,7 @@ from attendance.tests.builders import join
 from timetable import meetings
 from timetable.models import Closure, Occurrence
 from timetable.sweep import sweep_job
-from timetable.tests.conftest import MONDAY, at
+from timetable.tests.builders import MONDAY, at
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from attendance import sweeper
 from attendance.models import AttendanceRecord, Course, NetworkSession
 from attendance.tests.builders import join
 from timetable.models import Closure
-from timetable.tests.conftest import MONDAY, at
+from timetable.tests.builders import MONDAY, at
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
