@@ -101,7 +101,7 @@ def test_my_week_reads_a_constant_number_of_queries(
         assert client.get(reverse("timetable:week")).status_code == 200
 
 
-# --- the dashboard's panel -------------------------------------------------------------------
+# --- the dashboard's panel ----------------------------------------------------
 
 
 def test_the_today_panel_lists_todays_classes_with_when_they_open(lecturer_client, week):
@@ -173,7 +173,7 @@ def test_a_cancel_returns_to_a_page_of_this_site_only(lecturer_client, week):
     assert response["Location"] == reverse("timetable:course-week", args=[monday.course_id])
 
 
-# --- extra classes and the late threshold ------------------------------------------------------
+# --- extra classes and the late threshold ----------------------------------------------------
 
 
 def test_a_lecturer_adds_an_extra_class(lecturer_client, course, week):
@@ -232,7 +232,7 @@ def test_another_lecturer_cannot_change_the_threshold(client, other_lecturer, co
     assert client.post(url, {"minutes": "1"}).status_code == 404
 
 
-# --- what every new template keeps to ------------------------------------------------------
+# --- what every new template keeps to ----------------------------------------------------
 
 
 NEW_TEMPLATES = [
