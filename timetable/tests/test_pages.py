@@ -263,7 +263,7 @@ def test_templates_hold_no_inline_script_or_style(path):
 def test_pages_fit_a_phone(lecturer_client, week):
     css = (Path(settings.BASE_DIR) / "static" / "css" / "timetable.css").read_text()
     # The rows are a two-column grid on a phone, three columns from 700 px up.
-    assert "grid-template-columns:6.5rem 1fr;" in css and "@media (min-width:700px)" in css
+    assert "grid-template-columns:7.5rem 1fr;" in css and "@media (min-width:700px)" in css
 
 
 def test_it_runs_without_javascript_too(lecturer_client, week):

@@ -13,8 +13,7 @@ from timetable import demo as timetable_demo
 
 class Command(BaseCommand):
     help = (
-        "Load the demo logins, courses, students, devices, fees and timetable. "
-        "Safe to run again."
+        "Load the demo logins, courses, students, devices, fees and timetable. Safe to run again."
     )
 
     def handle(self, *args, **options):
