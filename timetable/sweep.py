@@ -105,11 +105,13 @@ def open_class(due: DueClass, *, now: datetime, running: NetworkSession | None) 
                 )
         except IntegrityError:
             return False
-        for session in NetworkSession.objects.filter(
-            course_id=meeting.course_id, is_active=True, occurrence__isnull=False
-        ):
-            # The course's previous class (back to back with this one) is over.
-            sessions.end_session(session=session, reason=SCHEDULED, now=now)
+        if running is not None:
+            # The course's previous class (back to back with this one) is over. (A
+            # class opened since the tick began would overlap this one: refused.)
+            for session in NetworkSession.objects.filter(
+                course_id=meeting.course_id, is_active=True, occurrence__isnull=False
+            ):
+                sessions.end_session(session=session, reason=SCHEDULED, now=now)
         session, created = sessions.start_session(
             course=meeting.course,
             by=None,
