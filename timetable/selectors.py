@@ -11,7 +11,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from attendance.models import Course
-from attendance.selectors import courses_for_user
 from timetable.models import Closure, Meeting, Occurrence
 from timetable.schedule import PlannedClass, Status, local_date, plan, week_start
 
@@ -113,9 +112,3 @@ def next_class(
             if planned.status in (Status.RUNNING, Status.UPCOMING):
                 return planned
     return None
-
-
-def today_for_dashboard(*, user: AbstractBaseUser, now: datetime) -> list[PlannedClass]:
-    """Today's classes of the courses on the user's dashboard (every course for staff)."""
-    today = local_date(now)
-    return classes_between(courses=courses_for_user(user), start=today, end=today, now=now)

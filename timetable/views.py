@@ -28,7 +28,7 @@ from timetable.forms import (
     first_error,
 )
 from timetable.models import Meeting, Occurrence
-from timetable.schedule import local_date, week_start
+from timetable.schedule import Status, local_date, week_start
 
 
 def _day(request: HttpRequest) -> date:
@@ -103,16 +103,21 @@ def course_week(request: HttpRequest, course_id: int) -> HttpResponse:
 
 
 def _today_context(request: HttpRequest) -> dict:
+    """Today's classes and the rest of this week's, from one read of the week."""
     now = timezone.now()
-    classes = selectors.today_for_dashboard(user=request.user, now=now)
+    today = local_date(now)
+    courses = courses_for_user(request.user)
+    week = selectors.week_of(courses=courses, day=today, now=now)
+    ahead = [c for c in week.classes if c.date >= today]
+    coming = [c for c in ahead if c.status in (Status.RUNNING, Status.UPCOMING)]
     return {
-        "classes": classes,
-        "next_class": selectors.next_class(
-            courses=courses_for_user(request.user), now=now, today_classes=classes
-        ),
+        "classes": [c for c in ahead if c.date == today],
+        "later": [c for c in ahead if c.date > today],
+        # Only when nothing is left this week does it look further ahead.
+        "next_class": coming[0] if coming else selectors.next_class(courses=courses, now=now),
         # Everything on the dashboard is the user's to run.
-        "managed": {c.course.pk for c in classes},
-        "today": local_date(now),
+        "managed": {c.course.pk for c in week.classes},
+        "today": today,
         "now": now,
     }
 

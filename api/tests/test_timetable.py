@@ -70,12 +70,12 @@ def test_a_student_gets_the_week_of_the_courses_they_are_enrolled_in(client_for,
 
 
 def test_the_next_class_is_the_running_one_or_the_one_to_come(client_for, timetable):
-    from attendance import sweeper
+    from timetable.sweep import sweep_job
 
     body = client_for("lecturer").get(NEXT).json()
     assert body["next"]["starts_at"] == "2026-03-02T09:00:00Z"
     assert body["next"]["status"] == "upcoming"
-    sweeper.sweep_once(now=at(MONDAY, 8, 56))
+    sweep_job(now=at(MONDAY, 8, 56))
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         body = client_for("lecturer").get(NEXT).json()
     assert body["next"]["status"] == "running" and body["next"]["session"] is not None
