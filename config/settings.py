@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "attendance",
     "payments",
+    "timetable",
     "realtime",
     "accounts",
     "api",
@@ -392,7 +393,17 @@ OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
 # Each sweep (cleanup_sessions --loop, or the demo's in-process thread) ends
 # expired sessions and then runs these jobs: callables taking `now` and
 # returning counts of what they did.
-SWEEP_JOBS = ["outbox.delivery.sweep_job", "accounts.sessions.sweep_job"]
+SWEEP_JOBS = [
+    "timetable.sweep.sweep_job",
+    "outbox.delivery.sweep_job",
+    "accounts.sessions.sweep_job",
+]
+
+# --- Timetable ----------------------------------------------------------------------------
+# The sweep opens a timetabled class's session this many minutes before it
+# starts, and ends it (writing the register) this many minutes after it ends.
+TIMETABLE_OPEN_LEAD_MINUTES = envint("TIMETABLE_OPEN_LEAD_MINUTES", 5, minimum=0)
+TIMETABLE_END_GRACE_MINUTES = envint("TIMETABLE_END_GRACE_MINUTES", 5, minimum=0)
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")

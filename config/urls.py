@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("realtime.urls")),
     path("", include("payments.urls")),
+    path("", include("timetable.urls")),
     path("", include("attendance.urls")),
 ]
 

@@ -20,6 +20,8 @@ PATHS = {
     "/api/devices/{device_id}/revoke/": {"post"},
     "/api/payments/": {"post"},
     "/api/payments/{payment_id}/void/": {"post"},
+    "/api/timetable/week/": {"get"},
+    "/api/timetable/next/": {"get"},
 }
 
 

@@ -24,7 +24,8 @@ def device_page_url(base_url: str, code: str) -> str:
 
 
 @register.simple_tag
-def qr_svg(url: str) -> str:
+def qr_svg(url: str, fluid: bool = False) -> str:
+    """`fluid`: no fixed size, only a viewBox, so CSS sizes it (the projector view)."""
     qr = segno.make(url, error="m")
     # segno writes only sizes and path data, never the URL itself: safe markup.
-    return mark_safe(qr.svg_inline(scale=4, border=2))  # noqa: S308
+    return mark_safe(qr.svg_inline(scale=4, border=2, omitsize=fluid))  # noqa: S308

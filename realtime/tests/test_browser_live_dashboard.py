@@ -90,7 +90,9 @@ def test_a_phone_checks_in_and_the_dashboard_counts_it_without_a_reload(
         assert dashboard.evaluate("window.rollcallNoReload") == "still here"
         dashboard.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=True)
 
-        dashboard.click(f"{card} button:has-text('End session')")
+        # Ending asks first ("End session?", with how many will be marked absent).
+        dashboard.click(f"{card} a:has-text('End session')")
+        dashboard.click("#dialog button:has-text('End session')")
         phone.wait_for_selector("#panel-ended:not([hidden])", timeout=WAIT_MS)
         assert phone.inner_text("#final-status") == "Recorded: Present"
         assert phone.get_attribute("#conn", "data-state") == "ended"

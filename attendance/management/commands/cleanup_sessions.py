@@ -1,4 +1,5 @@
-"""End expired class sessions (keeping their registers), once or as the sweeper loop."""
+"""End expired class sessions (keeping their registers), once or as the sweeper loop;
+or run one whole sweep as if it were another time (--now), for demos and checks."""
 
 import argparse
 import signal
@@ -51,6 +52,19 @@ def checked_sweep_jobs() -> None:
             raise CommandError(message, returncode=2) from None
 
 
+def iso_time_argument(raw: str) -> datetime:
+    """An ISO 8601 time; without an offset it is the school's local time (TIME_ZONE)."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not an ISO time such as 2026-03-02T09:00 or 2026-03-02T09:00+01:00"
+        ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment
+
+
 def _age(session: NetworkSession, now: datetime) -> str:
     minutes = int((now - session.started_at).total_seconds() // 60)
     return f"{minutes // 60}h {minutes % 60:02d}m"
@@ -82,6 +96,14 @@ class Command(BaseCommand):
             "--loop", action="store_true", help="Keep sweeping until SIGTERM or SIGINT."
         )
         parser.add_argument(
+            "--now",
+            type=iso_time_argument,
+            default=None,
+            metavar="ISO-TIME",
+            help="Run one whole sweep (expired sessions, the timetable's classes, every job "
+            "in SWEEP_JOBS) as if it were this time; school time unless an offset is given.",
+        )
+        parser.add_argument(
             "--interval",
             type=interval_argument,
             default=None,
@@ -99,9 +121,14 @@ class Command(BaseCommand):
             help="The address --metrics-port listens on (default 127.0.0.1; 0.0.0.0 for all).",
         )
 
-    def handle(self, *args, dry_run, hours, force, loop, interval, **options):
+    def handle(self, *args, dry_run, hours, force, loop, interval, now=None, **options):
         if loop and (force or dry_run):
             raise CommandError("--loop cannot be combined with --force or --dry-run.", returncode=2)
+        if now is not None and (loop or force or dry_run):
+            raise CommandError(
+                "--now runs one sweep: it cannot be combined with --loop, --force or --dry-run.",
+                returncode=2,
+            )
         if interval is not None and not loop:
             raise CommandError("--interval only makes sense with --loop.", returncode=2)
         if hours is None:
@@ -113,6 +140,9 @@ class Command(BaseCommand):
             if options["metrics_port"] is not None:
                 self.serve_metrics(host=options["metrics_host"], port=options["metrics_port"])
             self.run_loop(hours=hours, interval=interval or settings.ATTENDANCE_SWEEP_SECONDS or 60)
+            return
+        if now is not None:
+            self.report_sweep(sweep_once(hours=hours, now=now), now=now)
             return
         now = timezone.now()
         if force:
@@ -146,6 +176,16 @@ class Command(BaseCommand):
                 "silent device(s)."
             )
         )
+
+    def report_sweep(self, result, *, now: datetime) -> None:
+        local = timezone.localtime(now, timezone.get_default_timezone())
+        self.stdout.write(f"Swept as of {local:%Y-%m-%d %H:%M} ({local.tzname()}).")
+        counts = {key: value for key, value in result.counts().items() if value}
+        if not counts:
+            self.stdout.write("Nothing to do.")
+            return
+        for key, value in counts.items():
+            self.stdout.write(f"  {key.replace('_', ' ')}: {value}")
 
     # --- the sweeper loop ---------------------------------------------------------------
 
@@ -195,10 +235,12 @@ class Command(BaseCommand):
                 if result.had_work:
                     counts = result.counts()
                     stamp = timezone.localtime().strftime("%H:%M:%S")
+                    jobs = "".join(f", {k.replace('_', ' ')} {v}" for k, v in result.jobs.items())
                     self.stdout.write(
                         f"{stamp} ended {counts['expired']} expired and {counts['superseded']} "
                         f"superseded session(s), wrote {counts['records']} record(s), "
-                        f"disconnected {counts['devices_disconnected']} silent device(s)."
+                        f"disconnected {counts['devices_disconnected']} silent device(s)"
+                        f"{jobs}."
                     )
             self.stdout.flush()
             # Join codes rotate between sweeps, once a second.
