@@ -28,6 +28,7 @@ from accounts.models import ImportRun, Invitation, SignInCode, UserSession
 from accounts.roles import LECTURERS_GROUP
 from attendance import admin as roster_admin
 from attendance.models import Course, Student
+from timetable.admin import TimetableCourseAdmin
 
 User = get_user_model()
 PREVIEW_ROWS = 100
@@ -52,7 +53,9 @@ admin.site.unregister(Course)
 
 
 @admin.register(Course)
-class CourseAdmin(roster_admin.CourseAdmin):
+class CourseAdmin(TimetableCourseAdmin):
+    """The course as the roster and the timetable show it, with lecturers only to pick."""
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "lecturers":
             # Lecturers only; a course's current lecturers stay listed, so saving

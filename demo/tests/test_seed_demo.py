@@ -100,6 +100,7 @@ def test_the_demo_lecturers_are_in_the_lecturers_group_and_the_office_in_office(
     assert User.objects.filter(groups__name="Office", username="office").exists()
 
 
+@pytest.mark.django_db
 def test_it_gives_every_demo_course_a_weekly_timetable_once():
     from timetable.models import Closure, Meeting
 
