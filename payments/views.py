@@ -31,6 +31,7 @@ from payments.selectors import (
     annotate_fees,
     attendance_by_course,
     fee_summary,
+    filter_fee_status,
     statement,
     students_for_user,
 )
@@ -69,7 +70,7 @@ def _filtered_students(request: HttpRequest):
         students = annotate_fees(students, term=term)
         status = form.cleaned_data.get("status") if form.is_valid() else ""
         if status:
-            students = students.filter(fee_status=status)
+            students = filter_fee_status(students, status=status)
     return form, students.order_by("last_name", "first_name", "student_number"), term, show_fees
 
 

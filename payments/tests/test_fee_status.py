@@ -5,7 +5,6 @@ import pytest
 from django.utils import timezone
 
 from attendance.models import Student
-from payments.models import DueDateExtension
 from payments.selectors import FeeStatus, annotate_fees, fee_status, fee_summary
 
 TODAY = timezone.localdate()
@@ -49,7 +48,7 @@ def test_an_agreed_extension_keeps_a_student_out_of_overdue(make_term, students,
     ledger.bill_term(term=term)
     pay(students[0], term, "80.00")
     pay(students[1], term, "80.00")
-    DueDateExtension.objects.create(
+    ledger.extend_due_date(
         student=students[0], term=term, due_on=TODAY + timedelta(days=10), reason="Plan"
     )
     assert fee_summary(student=students[0], term=term).status == FeeStatus.PARTIAL
