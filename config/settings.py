@@ -322,6 +322,8 @@ SWEEP_JOBS = ["outbox.delivery.sweep_job"]
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")
+# Printed at the top of every receipt.
+SCHOOL_NAME = envstr("SCHOOL_NAME", "Roll-call School")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_DIR = Path(envstr("LOG_DIR", str(BASE_DIR / "logs")))
