@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format migrate seed bench chromium clean
+.PHONY: run test install lint format migrate seed bench bench-pages chromium clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ format: install
 
 bench: install
 	$(PY) bench/realtime_bench.py
+
+# Fee and register pages at a school of STUDENTS (its own database on DATABASE_URL's server).
+STUDENTS ?= 10000
+bench-pages: install
+	$(PY) bench/pages_bench.py --students $(STUDENTS)
 
 clean:
 	rm -rf $(VENV) staticfiles logs db.sqlite3 db.sqlite3-*

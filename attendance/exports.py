@@ -129,22 +129,17 @@ def xlsx_response(
     stem: str, header: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Export"
 ) -> FileResponse:
     """An XLSX built by openpyxl's write-only workbook in a temporary file, then
-    streamed from it. Text is always a string cell (never a formula), and also
-    passes csv_safe, so a copy saved as CSV stays harmless."""
+    streamed from it. Text passes csv_safe, as in the CSV: never a formula, and
+    a copy saved as CSV stays harmless."""
     from openpyxl import Workbook  # imported here: only exports need it
-    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(title=_UNSAFE.sub(" ", sheet)[:31] or "Export")
     worksheet.append(list(header))
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(worksheet, value=_xlsx_value(value))
-            if cell.data_type == "f":  # a string starting with "=" is text here
-                cell.data_type = "s"
-            cells.append(cell)
-        worksheet.append(cells)
+        # csv_safe puts a quote before any text starting with "=", so openpyxl
+        # never takes a value for a formula.
+        worksheet.append([_xlsx_value(value) for value in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it)
     workbook.save(handle)
     handle.seek(0)

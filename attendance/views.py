@@ -193,7 +193,7 @@ def course_register(request: HttpRequest, course_id: int) -> HttpResponse:
     page = Paginator(reports.summary(course=course, sort=sort), REGISTER_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = reports.rows_of(list(page.object_list))
+    rows = list(page.object_list)
     sessions = reports.month_sessions(course=course, month=month.starts_on) if month else []
     reports.fill_grid(rows=rows, sessions=sessions)
     context = {

@@ -127,23 +127,29 @@ def annotate_fees(
 
 
 def filter_fee_status(
-    students: QuerySet[Student], *, status: str, today: date | None = None
+    students: QuerySet[Student], *, term: Term, status: str, today: date | None = None
 ) -> QuerySet[Student]:
-    """Students of `annotate_fees(...)` whose status is `status`, as index ranges.
+    """The students whose status in `term` is `status`, as an index range.
 
-    The conditions name the row's columns, never the computed fee_status, so
-    PostgreSQL answers them from the (term, state, due_on) index.
+    A semi-join on the term's balance rows, never the computed fee_status, so
+    PostgreSQL answers it from the (term, state, due_on) index: OVERDUE is
+    state IN (UNPAID, PARTIAL) AND due_on < today. (A filter on the `fee_row`
+    relation of annotate_fees would join the balance table a second time.)
     """
     today = today or timezone.localdate()
+    rows = Balance.objects.filter(term=term)
     if status == FeeStatus.NOT_BILLED:
-        return students.filter(Q(fee_row__isnull=True) | Q(fee_row__state=Balance.State.NOT_BILLED))
+        billed = rows.exclude(state=Balance.State.NOT_BILLED)
+        return students.exclude(pk__in=billed.values("student_id"))
     if status == FeeStatus.OVERDUE:
-        return students.filter(fee_row__state__in=Balance.OWING, fee_row__due_on__lt=today)
-    if status in Balance.OWING:
-        return students.filter(fee_row__state=status, fee_row__due_on__gte=today)
-    if status in (FeeStatus.PAID, FeeStatus.CREDIT):
-        return students.filter(fee_row__state=status)
-    raise ValueError(f"Unknown fee status {status!r}")
+        rows = rows.filter(state__in=Balance.OWING, due_on__lt=today)
+    elif status in Balance.OWING:
+        rows = rows.filter(state=status, due_on__gte=today)
+    elif status in (FeeStatus.PAID, FeeStatus.CREDIT):
+        rows = rows.filter(state=status)
+    else:
+        raise ValueError(f"Unknown fee status {status!r}")
+    return students.filter(pk__in=rows.values("student_id"))
 
 
 STUDENT_ORDER = ("last_name", "first_name", "student_number")

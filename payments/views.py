@@ -72,7 +72,7 @@ def _filtered_students(request: HttpRequest):
     if term is not None:
         students = annotate_fees(students, term=term)
         if data.get("status"):
-            students = filter_fee_status(students, status=data["status"])
+            students = filter_fee_status(students, term=term, status=data["status"])
     sort = data.get("sort") or "name"
     if term is None and sort.endswith("balance"):
         sort = "name"

@@ -58,7 +58,7 @@ class StudentList(generics.ListAPIView):
             if term is None:
                 students = students.none()
             else:
-                students = filter_fee_status(students, status=query["status"])
+                students = filter_fee_status(students, term=term, status=query["status"])
         return students.prefetch_related("courses").order_by(
             "last_name", "first_name", "student_number"
         )

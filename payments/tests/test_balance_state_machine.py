@@ -170,8 +170,10 @@ class LedgerMachine(RuleBasedStateMachine):
             )
         assert dict(students.values_list("pk", "fee_status")) == expected
         for status in FeeStatus.values:
-            found = set(filter_fee_status(students, status=status, today=TODAY).values_list("pk"))
-            assert {pk for (pk,) in found} == {pk for pk, s in expected.items() if s == status}
+            found = filter_fee_status(students, term=self.term, status=status, today=TODAY)
+            assert set(found.values_list("pk", flat=True)) == {
+                pk for pk, s in expected.items() if s == status
+            }
 
 
 LedgerMachine.TestCase.settings = settings(
