@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from attendance.models import Student
@@ -113,10 +114,13 @@ def _post(
     makes its row first, so a student without a row has none.
     """
     _ensure_balances(term=term, student_ids=[student_id])
+    # Rounded at every step: SQLite adds decimals as floats, and 0.01 + 2.00
+    # - 2.00 - 0.01 must come back to exactly 0, not just under it (PostgreSQL's
+    # numeric is exact already).
     Balance.objects.filter(student_id=student_id, term_id=term.pk).update(
-        billed=F("billed") + billed,
-        adjustments=F("adjustments") + adjustments,
-        paid=F("paid") + paid,
+        billed=Round(F("billed") + billed, 2),
+        adjustments=Round(F("adjustments") + adjustments, 2),
+        paid=Round(F("paid") + paid, 2),
         charge_count=F("charge_count") + charges,
     )
 
@@ -162,7 +166,7 @@ def bill_term(
             batch = to_bill[start : start + 1000]
             _ensure_balances(term=term, student_ids=batch)
             Balance.objects.filter(term=term, student_id__in=batch).update(
-                billed=F("billed") + term.fee, charge_count=F("charge_count") + 1
+                billed=Round(F("billed") + term.fee, 2), charge_count=F("charge_count") + 1
             )
     return len(to_bill)
 

@@ -68,3 +68,15 @@ def test_cents_that_floats_would_lose_still_make_paid(billed_term, student, pay)
     pay(student, billed_term, "0.20")
     summary = fee_summary(student=student, term=billed_term)
     assert (summary.balance, summary.status) == (Decimal("0.00"), FeeStatus.PAID)
+
+
+@pytest.mark.django_db
+def test_voiding_payments_a_float_would_not_sum_exactly_leaves_nothing_paid(term, student, pay):
+    from payments import ledger
+    from payments.models import Balance
+
+    first, second = pay(student, term, "0.01"), pay(student, term, "2.00")
+    ledger.void_payment(payment=second, reason="Twice", by=None)
+    ledger.void_payment(payment=first, reason="Twice", by=None)
+    row = Balance.objects.get(student=student, term=term)
+    assert (row.paid, row.balance, row.state) == (Decimal("0.00"), Decimal("0.00"), "NOT_BILLED")
