@@ -141,9 +141,16 @@ def bill_term(
         # billing waits for that student: a deadlock.
         term = Term.objects.select_for_update(no_key=True).get(pk=term.pk)
         already = Charge.objects.filter(term=term, kind=Charge.Kind.TERM_FEE).values("student_id")
+        # The students to bill are locked first, in id order, before anything
+        # is written. Foreign keys are checked at COMMIT (deferred), so without
+        # this, billing would wait there for a payment's student lock while that
+        # payment waits for billing's new balance row: a deadlock. NO KEY: a
+        # register being written for these students may still refer to them.
         to_bill = list(
             Student.objects.filter(is_active=True)
             .exclude(pk__in=already)
+            .order_by("pk")
+            .select_for_update(no_key=True)
             .values_list("pk", flat=True)
         )
         Charge.objects.bulk_create(
@@ -367,12 +374,20 @@ def cancel_due_date_extension(*, extension: DueDateExtension) -> None:
 def save_term(*, term: Term) -> Term:
     """Create or change a term; a new due date reaches every row without an extension.
 
-    The term's row lock (FOR UPDATE) makes an extension granted meanwhile wait
-    (its insert checks the term FOR KEY SHARE), so no extension is overwritten.
+    The students with a row in the term are locked first (id order, NO KEY
+    UPDATE), so an extension being granted to one of them finishes before, or
+    waits until after, the rows move. The term itself is only updated, never
+    locked FOR UPDATE: entries check it at COMMIT (deferred foreign keys), and
+    a FOR UPDATE here would deadlock with them.
     """
     with transaction.atomic():
         if term.pk is not None:
-            Term.objects.select_for_update().filter(pk=term.pk).values_list("pk").get()
+            list(
+                Student.objects.filter(balances__term_id=term.pk)
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
+            )
         term.save()
         extended = DueDateExtension.objects.filter(term=term).values("student_id")
         Balance.objects.filter(term=term).exclude(student_id__in=extended).exclude(

@@ -128,3 +128,31 @@ def test_two_first_entries_for_a_student_race_to_one_row(school):
         Decimal("-25.00"),
         "CREDIT",
     )
+
+
+def test_a_terms_new_due_date_and_entries_at_once_keep_rows_equal(school):
+    """Moving the due date while payments and extensions land: no deadlock, no drift."""
+    user, students, term = school
+    ledger.bill_term(term=term)
+
+    def work(i: int):
+        if i == 0:
+            term.due_on = term.due_on - timedelta(days=10)
+            return ledger.save_term(term=term)
+        if i < 4:
+            return ledger.extend_due_date(
+                student=students[i],
+                term=term,
+                due_on=term.ends_on,
+                reason="Plan",
+            )
+        return ledger.record_payment(
+            student=students[i % 12], term=term, amount="5.00", method="cash", by=user
+        )
+
+    results = run_at_once(12, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert find_drift(term=term, student_ids=[s.pk for s in students]) == []
+    due = dict(Balance.objects.filter(term=term).values_list("student_id", "due_on"))
+    assert {due[s.pk] for s in students[1:4]} == {term.ends_on}
+    assert {due[s.pk] for s in students[4:]} == {term.due_on}
