@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from attendance import codes
+from attendance import codes, roster
 from attendance.counters import count_up, read_count
 from attendance.models import ConnectedDevice, Device, NetworkSession, Student
 from attendance.selectors import session_counts
@@ -107,6 +107,8 @@ def announce_counts(*, session_id: int, course_id: int) -> None:
         groups=broadcast.course_audience(course_id),
         read=functools.partial(counts_event, session_id=session_id, course_id=course_id),
     )
+    # Whenever the counts change, so may the names of who has checked in.
+    roster.announce_roster(session_id=session_id, course_id=course_id)
 
 
 def _usable(device: Device) -> QuerySet[Device]:

@@ -1,12 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from attendance import registers, reports, selectors, sessions
+from attendance import codes, registers, reports, selectors, sessions
 from attendance.exports import csv_response
 from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession, Student
 from attendance.selectors import course_cards, courses_for_user, dashboard_cards
@@ -67,13 +69,33 @@ def session_start(request: HttpRequest, course_id: int) -> HttpResponse:
     return redirect("dashboard")
 
 
+def _end_question(request: HttpRequest, session: NetworkSession) -> HttpResponse:
+    """ "End session?", with how many would be marked absent, counted now."""
+    context = {"session": session}
+    if session.is_active:
+        context["absent"] = selectors.absent_if_ended_now(session)
+        context["enrolled"] = selectors.enrolled_counts([session.course_id]).get(
+            session.course_id, 0
+        )
+    if request.htmx:
+        if request.GET.get("keep"):
+            return HttpResponse("")  # "Keep it running": the question goes away
+        return render(request, "attendance/_end_confirm.html", context)
+    return render(request, "attendance/end_confirm.html", context)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _get_session_for_user(request, session_id)
+    if request.method == "GET":
+        return _end_question(request, session)
     result = sessions.end_session(session=session, by=request.user)
     if request.htmx:
-        return _card_response(request, session.course)
+        # The card, and the question closed out of band.
+        card = _card_response(request, session.course)
+        card.content += b'<div id="dialog" aria-live="polite" hx-swap-oob="true"></div>'
+        return card
     messages.success(
         request,
         f"Session ended for {session.course.code}: {result.present} present, "
@@ -83,8 +105,31 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def session_projector(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The join code and its QR, full screen for the class, with a countdown to the next
+    code. htmx refreshes the code block when the countdown runs out."""
+    session = _get_session_for_user(request, session_id)
+    counts = selectors.session_counts([session]).get(session.pk) if session.is_active else None
+    expires = codes.expires_at(session) if session.is_active else None
+    context = {
+        "session": session,
+        "counts": counts,
+        "expires_at": expires,
+        "seconds_left": max(0, int((expires - timezone.now()).total_seconds())) if expires else 0,
+        "rotate_seconds": codes.rotation_seconds(),
+        "base_url": _base_url(request),
+    }
+    template = "attendance/_projector.html" if request.htmx else "attendance/projector.html"
+    return render(request, template, context)
+
+
+@login_required
 @require_POST
 def sessions_refresh(request: HttpRequest) -> HttpResponse:
+    if not selectors.user_runs_sessions(request.user):
+        # A student's or the fees office's login may not end sessions school-wide.
+        raise PermissionDenied("Only staff and lecturers may refresh sessions.")
     counts = sessions.refresh_active_sessions()
     if request.htmx:
         cards = render_to_string(
@@ -160,6 +205,40 @@ def record_mark(request: HttpRequest, session_id: int, record_id: int) -> HttpRe
     else:
         messages.success(
             request, f"{record.student.full_name} is now {record.get_status_display().lower()}."
+        )
+    return redirect("session-detail", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def records_mark(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Several students at once: one status and one reason, each change in the audit trail."""
+    session = _get_session_for_user(request, session_id)
+    raw_ids = request.POST.getlist("student")
+    try:
+        student_ids = sorted({int(value) for value in raw_ids})
+    except ValueError:
+        student_ids = []
+    try:
+        changed = registers.mark_many(
+            session=session,
+            student_ids=student_ids,
+            status=request.POST.get("status", ""),
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except registers.InvalidMark as exc:
+        messages.error(request, str(exc))
+    else:
+        label = dict(AttendanceRecord.Status.choices)[request.POST["status"]].lower()
+        messages.success(
+            request,
+            f"{len(changed)} student{'s' if len(changed) != 1 else ''} marked {label}"
+            + (
+                f" ({len(student_ids) - len(changed)} already were)."
+                if len(changed) < len(student_ids)
+                else "."
+            ),
         )
     return redirect("session-detail", session_id=session.pk)
 

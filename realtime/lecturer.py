@@ -64,6 +64,10 @@ class LecturerSocket(JsonSocket):
         if self._relevant(event):
             await self.push_session_event(event)
 
+    async def session_roster(self, event: dict) -> None:
+        """Students' names: only the dashboard shows them (DashboardConsumer); programs on
+        the events socket do not get them."""
+
     # --- what each socket sends ------------------------------------------------------------
 
     async def send_snapshot(self) -> None:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0002_active_device_slot_not_null'),
+        ('attendance', '0003_session_schedule_and_late_thresholds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
