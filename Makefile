@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format migrate seed bench bench-import bench-timetable chromium debian-packages clean
+.PHONY: run test install lint format migrate seed bench bench-import bench-timetable bench-pages chromium debian-packages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench: install
 # One sweeper tick in a school of 2,000 timetabled meetings (its own PostgreSQL database).
 bench-timetable: install
 	$(PY) bench/timetable_bench.py
+
+# Fee and register pages at a school of STUDENTS (its own database on DATABASE_URL's server).
+STUDENTS ?= 10000
+bench-pages: install
+	$(PY) bench/pages_bench.py --students $(STUDENTS)
 
 clean:
 	rm -rf $(VENV) staticfiles logs db.sqlite3 db.sqlite3-*

@@ -54,6 +54,12 @@ class Student(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "student_number"]
+        indexes = [
+            # Lists sorted by name read a page from here and stop, at any size.
+            models.Index(
+                fields=["last_name", "first_name", "student_number"], name="student_name_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.student_number})"

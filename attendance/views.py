@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from attendance import codes, registers, reports, selectors, sessions
+from attendance.exports import csv_response
 from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession, Student
 from attendance.selectors import course_cards, courses_for_user, dashboard_cards
 
@@ -247,37 +246,52 @@ def records_mark(request: HttpRequest, session_id: int) -> HttpResponse:
 # --- course register and report ---------------------------------------------------------------
 
 
+REGISTER_PAGE_SIZE = 50
+
+
+def _chosen_month(raw: str | None, months: list[reports.Month]) -> tuple[reports.Month | None, str]:
+    """The month asked for (YYYY-MM), else the latest with sessions; and a note if refused."""
+    if not months:
+        return None, ""
+    if raw:
+        found = next((m for m in months if m.key == raw), None)
+        if found is not None:
+            return found, ""
+        return months[-1], f"No ended sessions in {raw[:7]!r}; showing the latest month."
+    return months[-1], ""
+
+
 @login_required
 def course_register(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _get_course_for_user(request, course_id)
-    register = reports.course_register(course=course)
-    return render(
-        request,
-        "attendance/course_register.html",
-        {"register": register, "statuses": AttendanceRecord.Status},
+    sort = request.GET.get("sort", "name")
+    if sort not in reports.SORTS:
+        sort = "name"
+    months = reports.register_months(course=course)
+    month, month_note = _chosen_month(request.GET.get("month"), months)
+    page = Paginator(reports.summary(course=course, sort=sort), REGISTER_PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
+    rows = list(page.object_list)
+    sessions = reports.month_sessions(course=course, month=month.starts_on) if month else []
+    reports.fill_grid(rows=rows, sessions=sessions)
+    context = {
+        "course": course,
+        "page": page,
+        "rows": rows,
+        "sort": sort,
+        "months": months,
+        "month": month,
+        "month_note": month_note,
+        "sessions": sessions,
+        "chart": reports.session_chart(sessions=sessions) if sessions else None,
+        "session_total": sum(m.sessions for m in months),
+    }
+    return render(request, "attendance/course_register.html", context)
 
 
 @login_required
 def course_register_csv(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _get_course_for_user(request, course_id)
-    register = reports.course_register(course=course)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="register-{course.code}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        ["Student number", "Name"]
-        + [
-            timezone.localtime(c.session.started_at).strftime("%Y-%m-%d %H:%M")
-            for c in register.columns
-        ]
-        + ["Present", "Late", "Absent", "Excused", "Attendance %"]
-    )
-    for row in register.rows:
-        writer.writerow(
-            [reports.csv_safe(row.student.student_number), reports.csv_safe(row.student.full_name)]
-            + row.statuses
-            + [row.totals[s] for s in ("present", "late", "absent", "excused")]
-            + ["" if row.rate is None else round(row.rate * 100)]
-        )
-    return response
+    header, rows = reports.register_csv(course=course)
+    return csv_response(f"register-{course.code}", header, rows)

@@ -407,6 +407,8 @@ TIMETABLE_END_GRACE_MINUTES = envint("TIMETABLE_END_GRACE_MINUTES", 5, minimum=0
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")
+# Printed at the top of every receipt.
+SCHOOL_NAME = envstr("SCHOOL_NAME", "Roll-call School")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_DIR = Path(envstr("LOG_DIR", str(BASE_DIR / "logs")))
