@@ -1,6 +1,7 @@
 """Shared test fixtures: the named actors, and the rules for service-backed tests.
 
-Tests marked `postgres` need PostgreSQL; those marked `redis` need Redis.
+Tests marked `postgres` need PostgreSQL; those marked `redis` need Redis
+(TEST_REDIS_URL or REDIS_URL: never one guessed); `browser` a Chromium.
 With ROLLCALL_REQUIRE_SERVICES=1 (as in CI) a missing service fails the test;
 otherwise (a laptop without the services) it is skipped with the reason.
 """
@@ -10,7 +11,7 @@ import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 
 from attendance.models import Course, Enrollment, Student
 
@@ -23,12 +24,9 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def test_redis_url() -> str:
-    return (
-        os.environ.get("TEST_REDIS_URL")
-        or os.environ.get("REDIS_URL")
-        or "redis://127.0.0.1:6379/1"
-    )
+def test_redis_url() -> str | None:
+    """The Redis the tests may use: TEST_REDIS_URL, else REDIS_URL; none unless one is set."""
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or None
 
 
 test_redis_url.__test__ = False  # a helper, not a test
@@ -62,6 +60,62 @@ def run_at_once(n: int, work) -> list:
 
 run_at_once.__test__ = False
 
+DEBIAN_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# As root, in a container, on a closed network: no sandbox, no calls home.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_executable(playwright) -> str:
+    """The Chromium the browser tests drive: CHROMIUM_PATH, else Debian's, else Playwright's own.
+
+    With none, a browser test fails under ROLLCALL_REQUIRE_SERVICES=1 (CI) and is
+    skipped elsewhere, saying how to get one.
+    """
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        if os.path.isfile(configured) and os.access(configured, os.X_OK):
+            return configured
+        _missing(f"CHROMIUM_PATH={configured} is not an executable file")
+    for candidate in DEBIAN_CHROMIUM:
+        if os.path.isfile(candidate):
+            return candidate
+    bundled = playwright.chromium.executable_path
+    if bundled and os.path.isfile(bundled):
+        return bundled
+    _missing(
+        "no Chromium for the browser tests: `make debian-packages` installs Debian's "
+        "(Playwright's own where apt is missing), or set CHROMIUM_PATH"
+    )
+    raise AssertionError("unreachable")  # _missing always raises
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium (see chromium_executable) for the tests marked `browser`."""
+    # Playwright's sync API runs an event loop in this thread; the test's ORM
+    # calls happen while it is idle, so Django's async guard may stand aside.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_executable(pw), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # Connections the test opened while Playwright ran live in their own
+            # context; close them here, or the test database cannot be dropped.
+            connections.close_all()
+
 
 @pytest.fixture(autouse=True)
 def _service_requirements(request):
@@ -70,6 +124,8 @@ def _service_requirements(request):
     if request.node.get_closest_marker("redis"):
         import redis
 
+        if test_redis_url() is None:
+            _missing("needs Redis: set TEST_REDIS_URL=redis://127.0.0.1:6379/1 (or REDIS_URL)")
         try:
             redis.Redis.from_url(test_redis_url(), socket_connect_timeout=2).ping()
         except redis.exceptions.RedisError as exc:

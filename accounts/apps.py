@@ -8,5 +8,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.navigation import remember_navigation
+        from accounts.sessions import record_sign_in
 
         user_logged_in.connect(remember_navigation, dispatch_uid="accounts-navigation")
+
+        def track(sender, request, user, **kwargs):
+            if request is not None and hasattr(request, "session"):
+                record_sign_in(request=request, user=user)
+
+        user_logged_in.connect(track, dispatch_uid="accounts-track-sessions", weak=False)

@@ -7,6 +7,7 @@ class and the user is sent to sign in again, with a message.
 """
 
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import metrics
+from accounts.sessions import EXPIRES_KEY, note_activity
 from api.errors import error_response, is_api_request
 
 logger = logging.getLogger("rollcall.sessions")
@@ -26,6 +29,11 @@ MESSAGE = "Your session ended while the page was loading. Please sign in again."
 
 class SessionMiddleware(DjangoSessionMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None and session.modified and not session.is_empty():
+            # About to be saved with a fresh expiry: note when, so pages can warn
+            # before it runs out without asking the database.
+            session[EXPIRES_KEY] = int(time.time()) + session.get_expiry_age()
         try:
             return super().process_response(request, response)
         except SessionInterrupted:
@@ -33,6 +41,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
 
 def session_interrupted_response(request: HttpRequest) -> HttpResponse:
+    metrics.WEB_SESSIONS_INTERRUPTED.inc()
     logger.warning(
         "Web session interrupted on %s %s; sending the user to sign in again",
         request.method,
@@ -76,3 +85,21 @@ class HtmxLoginRedirectMiddleware:
             return response
         back_to = request.htmx.current_url_abs_path or "/"
         return HttpResponseClientRedirect(f"{login_url}?{urlencode({'next': back_to})}")
+
+
+class SessionActivityMiddleware:
+    """Keeps a signed-in session's "last active" time, written at most once an interval.
+
+    The session-status poll of the timeout banner is not activity: counting it
+    would keep an idle session alive for ever.
+    """
+
+    QUIET_PATHS = ("/account/session/status/",)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path not in self.QUIET_PATHS and request.user.is_authenticated:
+            note_activity(request=request)
+        return self.get_response(request)

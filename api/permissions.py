@@ -8,7 +8,7 @@ student's own login included, reaches nothing here.
 
 from rest_framework.permissions import BasePermission
 
-from attendance.models import Course
+from attendance.models import Course, Student
 from payments.permissions import can_record_payments, can_view_fees, can_void_payments
 
 
@@ -24,6 +24,22 @@ class IsStaffOrLecturer(BasePermission):
         if not _authenticated(user):
             return False
         return user.is_staff or Course.objects.filter(lecturers=user).exists()
+
+
+class HasTimetable(BasePermission):
+    """Staff, lecturers, and students (their own classes): whoever has a week of classes."""
+
+    message = "Only staff, lecturers and students have a timetable."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not _authenticated(user):
+            return False
+        return (
+            user.is_staff
+            or Course.objects.filter(lecturers=user).exists()
+            or Student.objects.filter(user=user, is_active=True).exists()
+        )
 
 
 class IsStaff(BasePermission):

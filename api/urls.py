@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from api.views import courses, devices, docs, fallback, payments, sessions, students
+from api.views import courses, devices, docs, fallback, payments, sessions, students, timetable
 
 app_name = "api"
 urlpatterns = [
@@ -28,6 +28,8 @@ urlpatterns = [
     path("devices/<uuid:device_id>/revoke/", devices.DeviceRevoke.as_view(), name="device-revoke"),
     path("payments/", payments.payment_record, name="payment-record"),
     path("payments/<int:payment_id>/void/", payments.payment_void, name="payment-void"),
+    path("timetable/week/", timetable.week, name="timetable-week"),
+    path("timetable/next/", timetable.next_class, name="timetable-next"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
     # Last: anything else under /api/ is a JSON 404.

@@ -17,9 +17,21 @@ class Course(models.Model):
     lecturers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="courses_taught", blank=True
     )
+    late_after_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="A first join more than this many minutes after the start is late. "
+        "Blank: the school's ATTENDANCE_LATE_AFTER_MINUTES.",
+    )
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(late_after_minutes__isnull=True) | Q(late_after_minutes__lte=240),
+                name="course_late_threshold_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
@@ -42,6 +54,12 @@ class Student(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "student_number"]
+        indexes = [
+            # Lists sorted by name read a page from here and stop, at any size.
+            models.Index(
+                fields=["last_name", "first_name", "student_number"], name="student_name_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.student_number})"
@@ -111,6 +129,7 @@ class NetworkSession(models.Model):
         EXPIRED = "expired", "Expired"
         SUPERSEDED = "superseded", "Superseded"
         FORCED = "forced", "Forced"
+        SCHEDULED = "scheduled", "Ended on schedule"
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
     started_by = models.ForeignKey(
@@ -132,6 +151,10 @@ class NetworkSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    # A timetabled class: lateness counts from here, not from when the session opened.
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    # The threshold this session was opened with (its timetable's); None: the course's.
+    late_after_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     join_code = models.CharField(max_length=6)
     previous_join_code = models.CharField(max_length=6, blank=True)
     code_rotated_at = models.DateTimeField()
@@ -156,7 +179,7 @@ class NetworkSession(models.Model):
                     | Q(
                         is_active=False,
                         ended_at__isnull=False,
-                        end_reason__in=["ended", "expired", "superseded", "forced"],
+                        end_reason__in=["ended", "expired", "superseded", "forced", "scheduled"],
                     )
                 ),
                 name="session_end_fields_consistent",

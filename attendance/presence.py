@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from attendance import codes
+from attendance import codes, roster
 from attendance.counters import read_count, read_counts, try_count_up
 from attendance.models import (
     AttendanceRecord,
@@ -118,6 +118,8 @@ def announce_counts(*, session_id: int, course_id: int) -> None:
         groups=broadcast.course_audience(course_id),
         read=functools.partial(counts_event, session_id=session_id, course_id=course_id),
     )
+    # Whenever the counts change, so may the names of who has checked in.
+    roster.announce_roster(session_id=session_id, course_id=course_id)
 
 
 def _usable(device: Device) -> QuerySet[Device]:

@@ -3,11 +3,19 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from attendance import codes
-from attendance.models import ConnectedDevice, Course, Enrollment, NetworkSession, Student
+from attendance.lateness import late_after
+from attendance.models import (
+    AttendanceRecord,
+    ConnectedDevice,
+    Course,
+    Enrollment,
+    NetworkSession,
+    Student,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,14 @@ def user_can_manage_course(user: AbstractBaseUser, course: Course) -> bool:
     return user.is_staff or course.lecturers.filter(pk=user.pk).exists()
 
 
+def user_runs_sessions(user: AbstractBaseUser) -> bool:
+    """Staff, or a lecturer of some course: who may run the school-wide session refresh
+    (the API's IsStaffOrLecturer asks the same)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or Course.objects.filter(lecturers=user).exists()
+
+
 def active_sessions_by_course(course_ids: list[int]) -> dict[int, NetworkSession]:
     """The newest active session of each course, in one query."""
     found: dict[int, NetworkSession] = {}
@@ -102,6 +118,66 @@ def session_counts(sessions: list[NetworkSession]) -> dict[int, SessionCounts]:
     return result
 
 
+def session_rosters(sessions: list[NetworkSession]) -> dict[int, dict]:
+    """Who has checked in to each running session (and whether late) and who has not yet.
+
+    Two queries whatever the number of sessions or students. Each session
+    needs its `course` loaded (for the late threshold). The shape is the
+    session.roster event's (attendance/roster.py), so the card and the
+    pushed fragment render from one template. Names: for the course's
+    lecturers only; the callers decide who sees it.
+    """
+    if not sessions:
+        return {}
+    by_course: dict[int, list[NetworkSession]] = {}
+    for session in sessions:
+        by_course.setdefault(session.course_id, []).append(session)
+    first_joins = {
+        (row["session_id"], row["device__student_id"]): row["first"]
+        for row in ConnectedDevice.objects.filter(session__in=[s.pk for s in sessions])
+        .values("session_id", "device__student_id")
+        .annotate(first=Min("connected_at"))
+    }
+    rosters = {s.pk: {"checked_in": [], "waiting": []} for s in sessions}
+    thresholds = {
+        s.pk: late_after(session=s, course_late_after_minutes=s.course.late_after_minutes)
+        for s in sessions
+    }
+    enrolled = (
+        Enrollment.objects.filter(course_id__in=by_course, student__is_active=True)
+        .order_by("student__last_name", "student__first_name", "student__student_number")
+        .values_list(
+            "course_id",
+            "student_id",
+            "student__student_number",
+            "student__first_name",
+            "student__last_name",
+        )
+    )
+    for course_id, student_id, number, first_name, last_name in enrolled:
+        name = f"{first_name} {last_name}".strip()
+        for session in by_course[course_id]:
+            first = first_joins.get((session.pk, student_id))
+            if first is None:
+                rosters[session.pk]["waiting"].append({"student": number, "name": name})
+            else:
+                rosters[session.pk]["checked_in"].append(
+                    {"student": number, "name": name, "late": first > thresholds[session.pk]}
+                )
+    return rosters
+
+
+def absent_if_ended_now(session: NetworkSession) -> int:
+    """How many enrolled students ending `session` now would mark absent: no device
+    joined and no mark by hand. One query."""
+    return (
+        Enrollment.objects.filter(course_id=session.course_id, student__is_active=True)
+        .exclude(student__devices__connections__session=session)
+        .exclude(student__in=AttendanceRecord.objects.filter(session=session).values("student_id"))
+        .count()
+    )
+
+
 @dataclass(frozen=True)
 class CourseCard:
     """What one dashboard card shows; the page and the live socket both render it."""
@@ -112,6 +188,8 @@ class CourseCard:
     enrolled: int
     # Today's most recent ended session, with its register totals, while none is running.
     last_ended: NetworkSession | None = None
+    # While a session runs: who has checked in and who has not yet (session_rosters).
+    roster: dict | None = None
 
     @property
     def code_expires_at(self):
@@ -127,7 +205,11 @@ def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:
     courses = list(courses)
     ids = [c.pk for c in courses]
     active = active_sessions_by_course(ids)
+    for course in courses:
+        if course.pk in active:
+            active[course.pk].course = course
     counts = session_counts(list(active.values()))
+    rosters = session_rosters(list(active.values()))
     enrolled = enrolled_counts(ids)
     ended = ended_today_by_course([pk for pk in ids if pk not in active])
     return [
@@ -137,6 +219,7 @@ def course_cards(*, courses: QuerySet[Course]) -> list[CourseCard]:
             counts=counts.get(active[course.pk].pk) if course.pk in active else None,
             enrolled=enrolled.get(course.pk, 0),
             last_ended=ended.get(course.pk),
+            roster=rosters.get(active[course.pk].pk) if course.pk in active else None,
         )
         for course in courses
     ]

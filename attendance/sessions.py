@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from attendance import codes, presence
+from attendance.lateness import late_after
 from attendance.models import (
     AttendanceRecord,
     ConnectedDevice,
@@ -74,12 +75,21 @@ class CleanupResult:
 
 
 def start_session(
-    *, course: Course, by: AbstractBaseUser | None, now: datetime | None = None
+    *,
+    course: Course,
+    by: AbstractBaseUser | None,
+    now: datetime | None = None,
+    scheduled_start: datetime | None = None,
+    late_after_minutes: int | None = None,
 ) -> tuple[NetworkSession, bool]:
     """The course's active session for today, or a new one; `created` says which.
 
     Two concurrent starts yield one session: the database's conditional unique
     constraint picks the winner, and the loser returns it.
+
+    A timetabled class passes its `scheduled_start` (lateness counts from it)
+    and its own `late_after_minutes`; an existing session is returned as it is
+    (see schedule_session).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -94,6 +104,8 @@ def start_session(
                     started_by=by if by is not None and by.is_authenticated else None,
                     date=today,
                     started_at=now,
+                    scheduled_start=scheduled_start,
+                    late_after_minutes=late_after_minutes,
                     join_code=codes.unused_join_code(),
                     code_rotated_at=now,
                 )
@@ -109,6 +121,22 @@ def start_session(
             end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
         return session, True
     raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
+
+
+def schedule_session(
+    *, session: NetworkSession, scheduled_start: datetime, late_after_minutes: int | None
+) -> bool:
+    """Give a running session its class's scheduled start (and threshold); False if it ended.
+
+    For a session the lecturer started by hand before the timetable opened
+    it: its register will count lateness from the class's start.
+    """
+    updated = NetworkSession.objects.filter(pk=session.pk, is_active=True).update(
+        scheduled_start=scheduled_start, late_after_minutes=late_after_minutes
+    )
+    if updated:
+        session.scheduled_start, session.late_after_minutes = scheduled_start, late_after_minutes
+    return bool(updated)
 
 
 def _announce_started(session: NetworkSession) -> None:
@@ -156,10 +184,13 @@ def _announce_ended(result: EndResult, *, statuses: dict[int, str]) -> None:
 def _write_register(*, session: NetworkSession, now: datetime) -> None:
     """One INSERT ... SELECT: a record for every enrolled, active student, whatever the class size.
 
-    Present if a device joined by the late threshold, late if after it, absent
-    if never. Records that already exist (a manual mark) are kept as they are.
+    Present if a device joined by the late threshold (late_after), late if
+    after it, absent if never. Records that already exist (a manual mark) are
+    kept as they are.
     """
-    late_after = session.started_at + timedelta(minutes=settings.ATTENDANCE_LATE_AFTER_MINUTES)
+    threshold = late_after(
+        session=session, course_late_after_minutes=session.course.late_after_minutes
+    )
     ops = connection.ops
     record_table = AttendanceRecord._meta.db_table
     sql = f"""
@@ -190,7 +221,7 @@ def _write_register(*, session: NetworkSession, now: datetime) -> None:
             sql,
             [
                 session.pk,
-                ops.adapt_datetimefield_value(late_after),
+                ops.adapt_datetimefield_value(threshold),
                 stamp,
                 stamp,
                 session.pk,
@@ -232,7 +263,12 @@ def end_session(
         raise ValueError(f"Unknown end reason {reason!r}.")
     now = now or timezone.now()
     with transaction.atomic():
-        locked = NetworkSession.objects.select_for_update().get(pk=session.pk)
+        # Only the session's row is locked; its course comes along for the late threshold.
+        locked = (
+            NetworkSession.objects.select_for_update(of=("self",))
+            .select_related("course")
+            .get(pk=session.pk)
+        )
         if not locked.is_active:
             result = _result_from_records(locked)
         else:

@@ -24,6 +24,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from attendance import metrics
 from attendance.codes import rotate_due_codes
 from attendance.sessions import (
     CleanupResult,
@@ -83,14 +84,20 @@ def run_jobs(*, now: datetime) -> dict[str, int]:
 def sweep_once(*, hours: int | None = None, now: datetime | None = None) -> SweepResult:
     """One sweep; safe to run from several processes at once (end_session locks the row,
     and every job claims its work)."""
+    metrics.sweep_began()
     close_old_connections()
     now = now or timezone.now()
     try:
         superseded = supersede_duplicate_sessions(now=now)
         cleanup = cleanup_expired_sessions(hours=hours, now=now)
-        return SweepResult(superseded=superseded, cleanup=cleanup, jobs=run_jobs(now=now))
+        result = SweepResult(superseded=superseded, cleanup=cleanup, jobs=run_jobs(now=now))
+    except Exception:
+        metrics.sweep_failed()
+        raise
     finally:
         close_old_connections()
+    metrics.sweep_succeeded(expired=len(cleanup.ended), superseded=len(superseded))
+    return result
 
 
 ROTATE_EVERY_SECONDS = 1.0

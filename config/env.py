@@ -4,6 +4,7 @@ A bad value stops the process at start with a message naming the variable,
 instead of running with a surprising default.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -48,3 +49,31 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def host_port(name: str, raw: str) -> tuple[str, int]:
+    """`host:port` (the port a whole number), for lists such as REDIS_SENTINELS."""
+    host, _, port = raw.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ImproperlyConfigured(f"{name}: {raw.strip()!r} is not host:port (10.0.0.5:26379).")
+    return host.strip("[]"), int(port)
+
+
+def network_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated networks in CIDR form (10.0.0.0/8, ::1/128); a bare address is one host."""
+    networks = envlist(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not a network such as 10.0.0.0/8 or 127.0.0.1."
+            ) from None
+    return networks
+
+
+def redis_url_options(url: str) -> dict:
+    """The database number and password a redis:// URL names."""
+    from redis.connection import parse_url
+
+    return parse_url(url)

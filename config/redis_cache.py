@@ -6,18 +6,50 @@ builds a connection pool for each backend and closes none of them (it has
 no close()). So every page view opened a new connection to Redis (the
 session engine reads the cache), and every device socket another. The
 client is thread-safe, so this backend shares one per location and options.
+
+With Redis Sentinel (settings.REDIS_SENTINELS) the client asks the sentinels
+for the master, and again after a failover.
 """
 
 import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
+from redis.connection import parse_url
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 _lock = threading.Lock()
 _clients: dict[tuple, RedisCacheClient] = {}
 
 
+class SentinelRedisCacheClient(RedisCacheClient):
+    """Django's Redis client on the master the sentinels name (LOCATION gives db and password)."""
+
+    def __init__(self, servers, *, sentinels, master_name, sentinel_kwargs=None, **options):
+        super().__init__(servers, **options)
+        self._sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)
+        self._master_name = master_name
+
+    def _get_connection_pool(self, write):
+        # One pool on the master for reads and writes: a replica may lag behind.
+        if 0 not in self._pools:
+            url = parse_url(self._servers[0])
+            self._pools[0] = SentinelConnectionPool(
+                self._master_name,
+                self._sentinel,
+                db=url.get("db", 0),
+                password=url.get("password"),
+                **self._pool_options,
+            )
+        return self._pools[0]
+
+
 class SharedRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        if "sentinels" in self._options:
+            self._class = SentinelRedisCacheClient
+
     @cached_property
     def _cache(self) -> RedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from config.env import envbool, envint, envlist, envstr
+from config.env import envbool, envint, envlist, envstr, host_port, network_list, redis_url_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,8 +45,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "attendance",
     "payments",
+    "timetable",
     "realtime",
     "accounts",
     "api",
@@ -65,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.HtmxLoginRedirectMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -82,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "payments.context_processors.currency",
+                "accounts.context_processors.session_timeout",
             ],
         },
     },
@@ -146,6 +152,18 @@ REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 2000, minimum=100)
 CHANNEL_LAYER_PREFIX = envstr("CHANNEL_LAYER_PREFIX", "rollcall")
 
 
+# Redis Sentinel: the master is whichever Redis the sentinels name, found again
+# after a failover. REDIS_URL still gives the database number and password.
+REDIS_SENTINELS = [host_port("REDIS_SENTINELS", item) for item in envlist("REDIS_SENTINELS", [])]
+REDIS_SENTINEL_MASTER = envstr("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS needs REDIS_URL too (redis://:password@sentinel/0): its database "
+        "number and password are used, its host is replaced by the sentinels' master."
+    )
+SENTINEL_KWARGS = {"socket_timeout": 5, "socket_connect_timeout": 5}
+
+
 def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
     host = {
         "address": url,
@@ -154,6 +172,16 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
         "max_connections": REDIS_MAX_CONNECTIONS,
         "health_check_interval": 30,
     }
+    if REDIS_SENTINELS:
+        options = redis_url_options(url)
+        del host["address"]
+        host.update(
+            sentinels=REDIS_SENTINELS,
+            master_name=REDIS_SENTINEL_MASTER,
+            sentinel_kwargs=SENTINEL_KWARGS,
+            db=options.get("db", 0),
+            password=options.get("password"),
+        )
     if CHANNEL_LAYER == "pubsub":
         return {
             # channels-redis' pub/sub layer, made to come back after a Redis restart.
@@ -188,6 +216,12 @@ if REDIS_URL:
             "OPTIONS": {"retry": Retry(NoBackoff(), 1), "socket_connect_timeout": 2},
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "sentinels": REDIS_SENTINELS,
+            "master_name": REDIS_SENTINEL_MASTER,
+            "sentinel_kwargs": SENTINEL_KWARGS,
+        }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -212,6 +246,45 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in, roles and imports (accounts/) ---------------------------------------
+# argon2 first: a password stored with an older hasher is rehashed at its next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.SignInCodeBackend",
+]
+# "Remember me" keeps the session (and a persistent cookie) this many days.
+SESSION_REMEMBER_DAYS = envint("SESSION_REMEMBER_DAYS", 14, minimum=1)
+# The timeout banner shows this many seconds before the session ends.
+SESSION_WARNING_SECONDS = envint("SESSION_WARNING_SECONDS", 300, minimum=10)
+# A signed-in session's "last active" is written at most this often (never per request).
+SESSION_ACTIVITY_SECONDS = envint("SESSION_ACTIVITY_SECONDS", 300, minimum=1)
+# Lockout: this many failed sign-ins per username, and per address, lock it for the cool-off.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_COOLOFF_MINUTES = envint("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = LOGIN_COOLOFF_MINUTES / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+# Invitation links and one-time sign-in codes run out after these.
+INVITATION_DAYS = envint("INVITATION_DAYS", 7, minimum=1)
+SIGN_IN_CODE_DAYS = envint("SIGN_IN_CODE_DAYS", 14, minimum=1)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for a day
+# The site's address, for links in mail sent from commands (invitations from import_school).
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+# Bulk imports (manage.py import_school, admin): larger files are refused whole.
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 50_000, minimum=1)
+
 # --- Time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
@@ -227,7 +300,7 @@ except (ZoneInfoNotFoundError, ValueError):
 
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 WHITENOISE_USE_FINDERS = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
@@ -267,6 +340,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
+    # Only the sign-in paths (accounts/api.py) name a scope; nothing else is throttled.
+    "DEFAULT_THROTTLE_RATES": {"sign-in": envstr("API_SIGN_IN_RATE", "10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roll-call API",
@@ -325,10 +400,22 @@ OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
 # Each sweep (cleanup_sessions --loop, or the demo's in-process thread) ends
 # expired sessions and then runs these jobs: callables taking `now` and
 # returning counts of what they did.
-SWEEP_JOBS = ["outbox.delivery.sweep_job"]
+SWEEP_JOBS = [
+    "timetable.sweep.sweep_job",
+    "outbox.delivery.sweep_job",
+    "accounts.sessions.sweep_job",
+]
+
+# --- Timetable ----------------------------------------------------------------------------
+# The sweep opens a timetabled class's session this many minutes before it
+# starts, and ends it (writing the register) this many minutes after it ends.
+TIMETABLE_OPEN_LEAD_MINUTES = envint("TIMETABLE_OPEN_LEAD_MINUTES", 5, minimum=0)
+TIMETABLE_END_GRACE_MINUTES = envint("TIMETABLE_END_GRACE_MINUTES", 5, minimum=0)
 
 # --- Fees -------------------------------------------------------------------------------
 CURRENCY = envstr("CURRENCY", "USD")
+# Printed at the top of every receipt.
+SCHOOL_NAME = envstr("SCHOOL_NAME", "Roll-call School")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_DIR = Path(envstr("LOG_DIR", str(BASE_DIR / "logs")))
@@ -356,6 +443,50 @@ LOGGING = {
         "django": {"level": LOG_LEVEL},
         "django.security.SessionInterrupted": {"level": "WARNING"},
         "rollcall.sessions": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
     },
 }
+
+# --- Operations: probes, metrics, the public address, CSP -------------------------------------
+INSTALLED_APPS += ["ops"]
+# Probes first (no session, sign-in, CSRF or Host check: ops/views.py); django-prometheus
+# times each request around everything else, labelled by view.
+MIDDLEWARE = [
+    "ops.middleware.probes",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# /metrics answers these networks, or a request with `Authorization: Bearer METRICS_TOKEN`.
+METRICS_ALLOWED_NETWORKS = network_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+# The sweeper's /metrics server (cleanup_sessions --metrics-port), named by path so the
+# command does not import the app above it.
+METRICS_EXPORTER = "ops.exporter.start"
+# The address phones open from the QR codes; unset, the page's own host is used.
+PUBLIC_URL = envstr("PUBLIC_URL").rstrip("/")
+if PUBLIC_URL and not PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL={PUBLIC_URL!r} must start with http:// or https:// (http://192.168.1.20:8000)."
+    )
+# No inline script or style anywhere: every page's JavaScript and CSS are static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# A refused request (PermissionDenied, a Host not in ALLOWED_HOSTS) is one warning line.
+LOGGING["filters"] = {"one_line_refusals": {"()": "config.logfilters.OneLineRefusals"}}
+for _name in ("django.request", "django.security.DisallowedHost"):
+    LOGGING["loggers"].setdefault(_name, {}).setdefault("filters", []).append("one_line_refusals")

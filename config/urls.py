@@ -5,12 +5,14 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/auth/", include("accounts.api_urls")),
     path("api/", include("api.urls")),
     # Browsers ask for /favicon.ico on pages that name no icon (admin, API docs).
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg")),
     path("", include("accounts.urls")),
     path("", include("realtime.urls")),
     path("", include("payments.urls")),
+    path("", include("timetable.urls")),
     path("", include("attendance.urls")),
 ]
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from outbox import metrics
 from outbox.models import OutboundEmail
 
 logger = logging.getLogger("rollcall.outbox")
@@ -62,6 +63,7 @@ def _give_back_abandoned(now: datetime) -> int:
         claimed_until=None,
         last_error="The sending process stopped before it finished, on the last attempt.",
     )
+    metrics.FAILED.inc(failed)
     requeued = abandoned.update(
         status=Status.PENDING,
         claimed_until=None,
@@ -99,6 +101,9 @@ def _record_failure(mail: OutboundEmail, error: Exception, now: datetime) -> str
         next_attempt_at=now + retry_delay(mail.attempts),
         last_error=text,
     )
+    metrics.SEND_ERRORS.inc()
+    if gave_up:
+        metrics.FAILED.inc()
     log = logger.error if gave_up else logger.warning
     log("Mail %s (%s) not sent, attempt %s: %s", mail.pk, mail.key, mail.attempts, text)
     return "failed" if gave_up else "retried"
@@ -129,6 +134,7 @@ def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
             OutboundEmail.objects.filter(pk=mail.pk, status=Status.SENDING).update(
                 status=Status.SENT, claimed_until=None, sent_at=timezone.now(), last_error=""
             )
+            metrics.SENT.inc()
             done["mail_sent"] += 1
     finally:
         connection.close()

@@ -7,6 +7,7 @@ request or a second sweeper enqueueing the same key adds nothing.
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.utils import timezone
@@ -49,6 +50,46 @@ def enqueue(
         },
     )
     return created
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One mail for enqueue_many."""
+
+    key: str
+    to: list[str]
+    subject: str
+    text: str
+    html: str = ""
+    from_email: str = ""
+    reply_to: list[str] = field(default_factory=list)
+
+
+def enqueue_many(mails: Iterable[OutgoingMail], *, batch_size: int = 1000) -> None:
+    """Add many mails at once (a bulk import's invitations): keys already in the
+    outbox are skipped, as enqueue() would, in a few statements instead of one each."""
+    now = timezone.now()
+    rows = []
+    for mail in mails:
+        recipients = [address for address in mail.to if address]
+        if not recipients:
+            raise ValueError("A mail needs at least one recipient.")
+        if not mail.key or len(mail.key) > OutboundEmail._meta.get_field("key").max_length:
+            raise ValueError("An outbox key is 1 to 200 characters.")
+        rows.append(
+            OutboundEmail(
+                key=mail.key,
+                to=recipients,
+                subject=mail.subject[:300],
+                body_text=mail.text,
+                body_html=mail.html,
+                from_email=mail.from_email,
+                reply_to=list(mail.reply_to),
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    OutboundEmail.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
 
 
 def enqueue_message(message: EmailMessage) -> bool:

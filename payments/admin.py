@@ -23,6 +23,10 @@ class TermAdmin(admin.ModelAdmin):
     readonly_fields = ["is_active"]
     actions = ["bill_terms", "make_active"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        # A new due date reaches the students' balance rows in the same transaction.
+        ledger.save_term(term=obj)
+
     @admin.action(description="Bill this term: charge every active student the term fee once")
     def bill_terms(self, request: HttpRequest, queryset) -> None:
         for term in queryset:
@@ -201,13 +205,35 @@ class PaymentReversalAdmin(LedgerEntryAdmin):
 
 @admin.register(DueDateExtension)
 class DueDateExtensionAdmin(admin.ModelAdmin):
+    """Payment plans. Saving and deleting go through the ledger, which moves the
+    student's balance row to the new due date in the same transaction."""
+
     list_display = ["student", "term", "due_on", "reason", "granted_by"]
     list_filter = ["term"]
     search_fields = ["student__student_number", "student__last_name"]
     raw_id_fields = ["student"]
     readonly_fields = ["granted_by", "granted_at"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Another student or term is another extension: delete this one and add that.
+        if obj is not None:
+            return [*self.readonly_fields, "student", "term"]
+        return self.readonly_fields
+
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
+        extension = ledger.extend_due_date(
+            student=obj.student,
+            term=obj.term,
+            due_on=obj.due_on,
+            reason=obj.reason,
+            by=request.user,
+        )
+        obj.pk = extension.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj) -> None:
+        ledger.cancel_due_date_extension(extension=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for extension in queryset.select_related("student"):
+            ledger.cancel_due_date_extension(extension=extension)

@@ -93,15 +93,16 @@ def _term(today) -> tuple[Term, bool]:
 def _apply(plan: Plan, *, student: Student, term: Term, office, now: datetime, index: int) -> int:
     """Write what `plan` says for `student`, skipping what exists. Returns payments made."""
     made = 0
-    if plan.payment_plan:
-        DueDateExtension.objects.get_or_create(
+    if (
+        plan.payment_plan
+        and not DueDateExtension.objects.filter(student=student, term=term).exists()
+    ):
+        ledger.extend_due_date(
             student=student,
             term=term,
-            defaults={
-                "due_on": term.due_on + timedelta(days=37),
-                "reason": "Payment plan agreed with the family",
-                "granted_by": office,
-            },
+            due_on=term.due_on + timedelta(days=37),
+            reason="Payment plan agreed with the family",
+            by=office,
         )
     if (
         plan.scholarship

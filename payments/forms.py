@@ -11,6 +11,9 @@ from payments.ledger import MAX_AMOUNT
 from payments.models import Charge, Payment, Term
 from payments.selectors import FeeStatus
 
+NAME_SORTS = [("name", "Name, A to Z"), ("-name", "Name, Z to A")]
+BALANCE_SORTS = [("-balance", "Balance, largest owed first"), ("balance", "Balance, credit first")]
+
 
 class StudentFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
@@ -18,12 +21,15 @@ class StudentFilterForm(forms.Form):
     course = forms.ModelChoiceField(
         required=False, queryset=Course.objects.none(), empty_label="Any course"
     )
+    sort = forms.ChoiceField(required=False, choices=NAME_SORTS + BALANCE_SORTS, label="Sort")
 
     def __init__(self, *args, courses, show_fees: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = courses
         if not show_fees:
+            # Those who may not see fees may not filter or sort by them either.
             del self.fields["status"]
+            self.fields["sort"].choices = NAME_SORTS
 
 
 class PaymentForm(forms.Form):

@@ -6,20 +6,30 @@ call these functions and turn LedgerError into a message for the user.
 Every write that depends on a student's ledger takes a row lock on that
 student (select_for_update inside transaction.atomic), so concurrent payments
 and voids for one student are applied one after the other and all count.
+
+Each entry also posts to the student's Balance row for the term, in the same
+transaction (_post): sums move by the entry's amount with an UPDATE ... SET
+paid = paid + x, which PostgreSQL applies to the latest row even when another
+transaction changed it meanwhile, so billing (which locks the term, not every
+student) and payments never lose each other's updates. The database derives
+the balance and the state from the sums.
 """
 
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from attendance.models import Student
-from payments.models import Charge, Payment, PaymentReversal, Term
+from payments.balances import Drift, find_drift
+from payments.models import Balance, Charge, DueDateExtension, Payment, PaymentReversal, Term
 
 CENT = Decimal("0.01")
 # Decimal(12, 2) in the database: ten digits before the point.
@@ -80,6 +90,41 @@ def _lock_student(student: Student) -> None:
     Student.objects.select_for_update().filter(pk=student.pk).values_list("pk", flat=True).get()
 
 
+def _ensure_balances(*, term: Term, student_ids: list[int]) -> None:
+    """Balance rows for these students, made empty where missing (a unique pair)."""
+    Balance.objects.bulk_create(
+        [Balance(student_id=pk, term_id=term.pk, due_on=term.due_on) for pk in student_ids],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+
+
+def _post(
+    *,
+    student_id: int,
+    term: Term,
+    billed: Decimal = Decimal(0),
+    adjustments: Decimal = Decimal(0),
+    paid: Decimal = Decimal(0),
+    charges: int = 0,
+) -> None:
+    """Move one student's balance row by an entry's amounts. Inside the entry's transaction.
+
+    A missing row is made with the term's due date: an extension always
+    makes its row first, so a student without a row has none.
+    """
+    _ensure_balances(term=term, student_ids=[student_id])
+    # Rounded at every step: SQLite adds decimals as floats, and 0.01 + 2.00
+    # - 2.00 - 0.01 must come back to exactly 0, not just under it (PostgreSQL's
+    # numeric is exact already).
+    Balance.objects.filter(student_id=student_id, term_id=term.pk).update(
+        billed=Round(F("billed") + billed, 2),
+        adjustments=Round(F("adjustments") + adjustments, 2),
+        paid=Round(F("paid") + paid, 2),
+        charge_count=F("charge_count") + charges,
+    )
+
+
 def bill_term(
     *, term: Term, by: AbstractBaseUser | None = None, now: datetime | None = None
 ) -> int:
@@ -90,12 +135,22 @@ def bill_term(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # Two concurrent billings of one term wait for each other here.
-        term = Term.objects.select_for_update().get(pk=term.pk)
+        # Two concurrent billings of one term wait for each other here. NO KEY:
+        # a payment's insert checks its term with FOR KEY SHARE, which a plain
+        # FOR UPDATE would block while the payment holds its student's lock and
+        # billing waits for that student: a deadlock.
+        term = Term.objects.select_for_update(no_key=True).get(pk=term.pk)
         already = Charge.objects.filter(term=term, kind=Charge.Kind.TERM_FEE).values("student_id")
+        # The students to bill are locked first, in id order, before anything
+        # is written. Foreign keys are checked at COMMIT (deferred), so without
+        # this, billing would wait there for a payment's student lock while that
+        # payment waits for billing's new balance row: a deadlock. NO KEY: a
+        # register being written for these students may still refer to them.
         to_bill = list(
             Student.objects.filter(is_active=True)
             .exclude(pk__in=already)
+            .order_by("pk")
+            .select_for_update(no_key=True)
             .values_list("pk", flat=True)
         )
         Charge.objects.bulk_create(
@@ -112,6 +167,14 @@ def bill_term(
             ],
             batch_size=500,
         )
+        # Every student just charged gets the fee on their row, in batches.
+        # These students have no term fee yet, so nothing is posted twice.
+        for start in range(0, len(to_bill), 1000):
+            batch = to_bill[start : start + 1000]
+            _ensure_balances(term=term, student_ids=batch)
+            Balance.objects.filter(term=term, student_id__in=batch).update(
+                billed=Round(F("billed") + term.fee, 2), charge_count=F("charge_count") + 1
+            )
     return len(to_bill)
 
 
@@ -141,7 +204,7 @@ def add_adjustment(
     signed = -amount if kind in Charge.CREDIT_KINDS else amount
     with transaction.atomic():
         _lock_student(student)
-        return Charge.objects.create(
+        charge = Charge.objects.create(
             student=student,
             term=term,
             kind=kind,
@@ -150,6 +213,8 @@ def add_adjustment(
             created_by=by,
             created_at=now or timezone.now(),
         )
+        _post(student_id=student.pk, term=term, adjustments=signed, charges=1)
+    return charge
 
 
 def record_payment(
@@ -196,6 +261,7 @@ def record_payment(
                     note=(note or "").strip()[:300],
                     idempotency_key=idempotency_key,
                 )
+                _post(student_id=student.pk, term=term, paid=amount)
         except IntegrityError:
             # Another student's submission won the same key or reference.
             if idempotency_key is not None:
@@ -234,7 +300,7 @@ def void_payment(
             raise AlreadyVoided(f"Payment {payment.reference} is already voided.")
         try:
             with transaction.atomic():
-                return PaymentReversal.objects.create(
+                reversal = PaymentReversal.objects.create(
                     payment=payment,
                     reason=reason[:300],
                     reversed_by=by,
@@ -242,6 +308,8 @@ def void_payment(
                 )
         except IntegrityError:
             raise AlreadyVoided(f"Payment {payment.reference} is already voided.") from None
+        _post(student_id=payment.student_id, term=payment.term, paid=-payment.amount)
+    return reversal
 
 
 def activate_term(*, term: Term) -> Term:
@@ -259,3 +327,100 @@ def activate_term(*, term: Term) -> Term:
         raise LedgerError("Another term was being activated at the same time; try again.")
     term.refresh_from_db()
     return term
+
+
+def extend_due_date(
+    *,
+    student: Student,
+    term: Term,
+    due_on: date,
+    reason: str,
+    by: AbstractBaseUser | None = None,
+) -> DueDateExtension:
+    """Agree a later due date with one student for one term (a payment plan).
+
+    One extension per student and term: a second call moves the date. The
+    student's balance row takes the date in the same transaction.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError("Give a reason for the extension.", code="reason_required")
+    with transaction.atomic():
+        _lock_student(student)
+        extension, created = DueDateExtension.objects.get_or_create(
+            student=student,
+            term=term,
+            defaults={"due_on": due_on, "reason": reason[:300], "granted_by": by},
+        )
+        if not created:
+            extension.due_on, extension.reason = due_on, reason[:300]
+            extension.save(update_fields=["due_on", "reason"])
+        _ensure_balances(term=term, student_ids=[student.pk])
+        Balance.objects.filter(student=student, term=term).update(due_on=due_on)
+    return extension
+
+
+def cancel_due_date_extension(*, extension: DueDateExtension) -> None:
+    """Remove an agreed extension: the student is due on the term's date again."""
+    with transaction.atomic():
+        _lock_student(extension.student)
+        term = Term.objects.get(pk=extension.term_id)
+        DueDateExtension.objects.filter(pk=extension.pk).delete()
+        Balance.objects.filter(student_id=extension.student_id, term=term).update(
+            due_on=term.due_on
+        )
+
+
+def save_term(*, term: Term) -> Term:
+    """Create or change a term; a new due date reaches every row without an extension.
+
+    The students with a row in the term are locked first (id order, NO KEY
+    UPDATE), so an extension being granted to one of them finishes before, or
+    waits until after, the rows move. The term itself is only updated, never
+    locked FOR UPDATE: entries check it at COMMIT (deferred foreign keys), and
+    a FOR UPDATE here would deadlock with them.
+    """
+    with transaction.atomic():
+        if term.pk is not None:
+            list(
+                Student.objects.filter(balances__term_id=term.pk)
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
+            )
+        term.save()
+        extended = DueDateExtension.objects.filter(term=term).values("student_id")
+        Balance.objects.filter(term=term).exclude(student_id__in=extended).exclude(
+            due_on=term.due_on
+        ).update(due_on=term.due_on)
+    return term
+
+
+def repair_balances(*, term: Term, student_ids: list[int]) -> list[Drift]:
+    """Write the entries' figures over these students' rows that drifted. Returns the drift.
+
+    The students are locked first (in id order, as every ledger write locks
+    one), so no entry lands between the recomputation and the write.
+    """
+    with transaction.atomic():
+        list(
+            Student.objects.select_for_update()
+            .filter(pk__in=student_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        drifts = find_drift(term=term, student_ids=student_ids)
+        missing = [d for d in drifts if d.row is None]
+        Balance.objects.bulk_create(
+            [
+                Balance(student_id=d.student_id, term_id=term.pk, **d.expected.as_dict())
+                for d in missing
+            ],
+            batch_size=1000,
+        )
+        for drift in drifts:
+            if drift.row is not None:
+                Balance.objects.filter(student_id=drift.student_id, term=term).update(
+                    **drift.expected.as_dict()
+                )
+    return drifts

@@ -1,18 +1,19 @@
 """Who may see and record fees.
 
-Staff may do everything. The "Fees office" group holds the payments
+Staff may do everything. The "Office" group holds the payments
 permissions; anyone granted those permissions (by the group or directly) may
 see or record fees. Lecturers see attendance but no fee data unless granted.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 
-FEES_OFFICE_GROUP = "Fees office"
+# The school office. Named "Fees office" before the office also kept the roster.
+FEES_OFFICE_GROUP = "Office"
 
 VIEW_FEES_PERMISSION = "payments.view_payment"
 RECORD_PAYMENTS_PERMISSION = "payments.add_payment"
 
-# What the Fees office group is given: see everything of the ledger, record
+# What the Office group is given: see everything of the ledger, record
 # payments and adjustments, void payments. Never change or delete.
 FEES_OFFICE_PERMISSIONS = [
     "view_term",
@@ -53,7 +54,7 @@ def can_adjust_charges(user: AbstractBaseUser | None) -> bool:
 
 
 def ensure_fees_office_group() -> Group:
-    """The Fees office group with its permissions; creates or completes it."""
+    """The Office group with its fee permissions; creates or completes it."""
     group, _ = Group.objects.get_or_create(name=FEES_OFFICE_GROUP)
     perms = Permission.objects.filter(
         content_type__app_label="payments", codename__in=FEES_OFFICE_PERMISSIONS

@@ -1,10 +1,15 @@
-"""Reads of the fee ledger: balances and statuses, computed in the database.
+"""Reads of the fee ledger: balances and statuses, from the ledger's balance rows.
 
 balance = sum of the term's charges (discounts and scholarships are negative)
           - sum of its payments that have no reversal.
 
+payments/ledger.py keeps one Balance row per student and term with these sums
+in the transaction of each entry, so a list of 10,000 students reads one
+indexed row each instead of summing their entries (`manage.py verify_ledger`
+checks the rows against the entries).
+
 Status of a student for a term, first match wins:
-  NOT_BILLED  no charge entries and nothing paid
+  NOT_BILLED  no charge entries and nothing paid (or no balance row at all)
   CREDIT      balance < 0 (overpaid)
   PAID        balance = 0
   OVERDUE     balance > 0 and the due date has passed: the student's agreed
@@ -13,9 +18,9 @@ Status of a student for a term, first match wins:
   UNPAID      balance > 0 and nothing paid
   PARTIAL     balance > 0 and something paid
 
-The same rule exists twice: as SQL (annotate_fees, used by every list) and as
-Python (fee_status, for one statement and the tests). The property tests check
-that they agree.
+The row stores the status without the calendar (Balance.state) and the due
+date; OVERDUE is state UNPAID or PARTIAL with due_on before today. The rule
+also exists in Python (fee_status) for the tests, which check that they agree.
 """
 
 from dataclasses import dataclass
@@ -27,14 +32,13 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
@@ -42,7 +46,7 @@ from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, Enrollment, Student
-from payments.models import Charge, DueDateExtension, Payment, Term
+from payments.models import Balance, Charge, Payment, Term
 from payments.permissions import can_view_fees
 
 ZERO = Decimal("0.00")
@@ -62,7 +66,8 @@ class FeeStatus(models.TextChoices):
 def fee_status(
     *, billed: bool, charged: Decimal, paid: Decimal, due_on: date | None, today: date
 ) -> FeeStatus:
-    """The status rule in Python; must match annotate_fees(). `billed`: any charge entry."""
+    """The status rule in Python; must match Balance.state and annotate_fees().
+    `billed`: any charge entry."""
     balance = charged - paid
     if not billed and paid == 0:
         return FeeStatus.NOT_BILLED
@@ -77,14 +82,17 @@ def fee_status(
     return FeeStatus.PARTIAL
 
 
+def status_of(*, state: str | None, due_on: date | None, today: date) -> FeeStatus:
+    """A balance row's status on `today` (no row: NOT_BILLED)."""
+    if state is None:
+        return FeeStatus.NOT_BILLED
+    if state in Balance.OWING and due_on is not None and due_on < today:
+        return FeeStatus.OVERDUE
+    return FeeStatus(state)
+
+
 def active_term() -> Term | None:
     return Term.objects.filter(is_active=True).first()
-
-
-def _sum_subquery(queryset: QuerySet) -> Coalesce:
-    total = queryset.order_by().values("student_id").annotate(total=Sum("amount")).values("total")
-    # Round: SQLite sums decimals as floats; rounding to cents keeps 0.1 + 0.2 - 0.3 at 0.
-    return Coalesce(Round(Subquery(total), 2), Value(ZERO), output_field=_MONEY)
 
 
 def annotate_fees(
@@ -92,34 +100,71 @@ def annotate_fees(
 ) -> QuerySet[Student]:
     """Annotate fee_charged, fee_paid, fee_balance, fee_due_on and fee_status for `term`.
 
-    One SQL query whatever the number of students (correlated subqueries).
+    One LEFT JOIN to the student's balance row for the term (the `fee_row`
+    relation, which filter_fee_status and order_by_fees use too): no sums.
     """
     today = today or timezone.localdate()
-    charges = Charge.objects.filter(student_id=OuterRef("pk"), term=term)
-    payments = Payment.objects.filter(student_id=OuterRef("pk"), term=term, reversal__isnull=True)
-    extension = DueDateExtension.objects.filter(student_id=OuterRef("pk"), term=term).values(
-        "due_on"
-    )[:1]
-    return (
-        students.annotate(
-            fee_billed=Exists(charges),
-            fee_charged=_sum_subquery(charges),
-            fee_paid=_sum_subquery(payments),
-            fee_due_on=Coalesce(Subquery(extension), Value(term.due_on)),
-        )
-        .annotate(fee_balance=Round(F("fee_charged") - F("fee_paid"), 2, output_field=_MONEY))
-        .annotate(
-            fee_status=Case(
-                When(Q(fee_billed=False, fee_paid=0), then=Value(FeeStatus.NOT_BILLED.value)),
-                When(fee_balance__lt=0, then=Value(FeeStatus.CREDIT.value)),
-                When(fee_balance=0, then=Value(FeeStatus.PAID.value)),
-                When(fee_due_on__lt=today, then=Value(FeeStatus.OVERDUE.value)),
-                When(fee_paid=0, then=Value(FeeStatus.UNPAID.value)),
-                default=Value(FeeStatus.PARTIAL.value),
-                output_field=models.CharField(max_length=12),
-            )
-        )
+    return students.annotate(
+        fee_row=FilteredRelation("balances", condition=Q(balances__term=term))
+    ).annotate(
+        fee_charged=Coalesce(
+            F("fee_row__billed") + F("fee_row__adjustments"), Value(ZERO), output_field=_MONEY
+        ),
+        fee_paid=Coalesce(F("fee_row__paid"), Value(ZERO), output_field=_MONEY),
+        fee_balance=Coalesce(F("fee_row__balance"), Value(ZERO), output_field=_MONEY),
+        fee_due_on=Coalesce(F("fee_row__due_on"), Value(term.due_on)),
+        fee_status=Case(
+            When(
+                fee_row__state__in=Balance.OWING,
+                fee_row__due_on__lt=today,
+                then=Value(FeeStatus.OVERDUE.value),
+            ),
+            When(fee_row__state__isnull=False, then=F("fee_row__state")),
+            default=Value(FeeStatus.NOT_BILLED.value),
+            output_field=models.CharField(max_length=12),
+        ),
     )
+
+
+def filter_fee_status(
+    students: QuerySet[Student], *, term: Term, status: str, today: date | None = None
+) -> QuerySet[Student]:
+    """The students whose status in `term` is `status`, as an index range.
+
+    A semi-join on the term's balance rows, never the computed fee_status, so
+    PostgreSQL answers it from the (term, state, due_on) index: OVERDUE is
+    state IN (UNPAID, PARTIAL) AND due_on < today. (A filter on the `fee_row`
+    relation of annotate_fees would join the balance table a second time.)
+    """
+    today = today or timezone.localdate()
+    rows = Balance.objects.filter(term=term)
+    if status == FeeStatus.NOT_BILLED:
+        billed = rows.exclude(state=Balance.State.NOT_BILLED)
+        return students.exclude(pk__in=billed.values("student_id"))
+    if status == FeeStatus.OVERDUE:
+        rows = rows.filter(state__in=Balance.OWING, due_on__lt=today)
+    elif status in Balance.OWING:
+        rows = rows.filter(state=status, due_on__gte=today)
+    elif status in (FeeStatus.PAID, FeeStatus.CREDIT):
+        rows = rows.filter(state=status)
+    else:
+        raise ValueError(f"Unknown fee status {status!r}")
+    return students.filter(pk__in=rows.values("student_id"))
+
+
+STUDENT_ORDER = ("last_name", "first_name", "student_number")
+
+
+def order_students(students: QuerySet[Student], *, sort: str) -> QuerySet[Student]:
+    """Sort by name (`name`, `-name`) or, after annotate_fees, by balance
+    (`balance`: credits first, `-balance`: the largest debts first); names break ties."""
+    if sort == "-name":
+        return students.order_by(*(f"-{f}" for f in STUDENT_ORDER))
+    if sort == "balance":
+        return students.order_by("fee_balance", *STUDENT_ORDER)
+    if sort == "-balance":
+        return students.order_by("-fee_balance", *STUDENT_ORDER)
+    return students.order_by(*STUDENT_ORDER)
 
 
 def students_for_user(user) -> QuerySet[Student]:
@@ -182,16 +227,22 @@ class FeeSummary:
 
 
 def fee_summary(*, student: Student, term: Term, today: date | None = None) -> FeeSummary:
-    """One student's totals and status for a term (one query)."""
-    row = annotate_fees(Student.objects.filter(pk=student.pk), term=term, today=today).values(
-        "fee_charged", "fee_paid", "fee_due_on", "fee_status"
-    )[0]
+    """One student's totals and status for a term: their balance row (one query)."""
+    today = today or timezone.localdate()
+    row = Balance.objects.filter(student=student, term=term).values(
+        "billed", "adjustments", "paid", "due_on", "state"
+    )
+    found = row.first()
+    if found is None:
+        return FeeSummary(
+            term=term, charged=ZERO, paid=ZERO, due_on=term.due_on, status=FeeStatus.NOT_BILLED
+        )
     return FeeSummary(
         term=term,
-        charged=row["fee_charged"].quantize(CENT),
-        paid=row["fee_paid"].quantize(CENT),
-        due_on=row["fee_due_on"],
-        status=FeeStatus(row["fee_status"]),
+        charged=(found["billed"] + found["adjustments"]).quantize(CENT),
+        paid=found["paid"].quantize(CENT),
+        due_on=found["due_on"],
+        status=status_of(state=found["state"], due_on=found["due_on"], today=today),
     )
 
 

@@ -1,20 +1,23 @@
 """Student roster and fee pages. Thin: selectors read, payments/ledger.py writes."""
 
-import csv
+from collections.abc import Iterator
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from attendance.models import Course, Enrollment, Student
-from attendance.reports import csv_safe
+from attendance.exports import csv_response, xlsx_response
+from attendance.models import AttendanceRecord, Course, Enrollment, Student
 from attendance.selectors import courses_for_user, search_students
 from payments import ledger
 from payments.forms import AdjustmentForm, PaymentForm, StudentFilterForm, VoidPaymentForm
@@ -31,10 +34,13 @@ from payments.selectors import (
     annotate_fees,
     attendance_by_course,
     fee_summary,
+    filter_fee_status,
+    order_students,
     statement,
     students_for_user,
 )
 from payments.templatetags.money import money
+from payments.totals import collection_chart, term_totals
 
 STUDENTS_PER_PAGE = 25
 
@@ -50,33 +56,35 @@ def _get_student_for_user(request: HttpRequest, student_id: int) -> Student:
 
 
 def _filtered_students(request: HttpRequest):
-    """The list the page shows and the CSV exports: same filters, same rows."""
+    """The list the page shows and the exports download: same filters, same order."""
     show_fees = can_view_fees(request.user)
     form = StudentFilterForm(
         request.GET or None, courses=_courses_for_filter(request.user), show_fees=show_fees
     )
     students = students_for_user(request.user)
     term = active_term() if show_fees else None
-    if form.is_valid():
-        students = search_students(students, text=form.cleaned_data["q"])
-        course = form.cleaned_data["course"]
-        if course is not None:
-            students = students.filter(
-                pk__in=Enrollment.objects.filter(course=course).values("student_id")
-            )
-    students = annotate_attendance(students)
+    data = form.cleaned_data if form.is_valid() else {}
+    students = search_students(students, text=data.get("q", ""))
+    if data.get("course") is not None:
+        students = students.filter(
+            pk__in=Enrollment.objects.filter(course=data["course"]).values("student_id")
+        )
     if term is not None:
         students = annotate_fees(students, term=term)
-        status = form.cleaned_data.get("status") if form.is_valid() else ""
-        if status:
-            students = students.filter(fee_status=status)
-    return form, students.order_by("last_name", "first_name", "student_number"), term, show_fees
+        if data.get("status"):
+            students = filter_fee_status(students, term=term, status=data["status"])
+    sort = data.get("sort") or "name"
+    if term is None and sort.endswith("balance"):
+        sort = "name"
+    return form, order_students(students, sort=sort), term, show_fees
 
 
 @login_required
 def student_list(request: HttpRequest) -> HttpResponse:
     form, students, term, show_fees = _filtered_students(request)
-    page = Paginator(students, STUDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(annotate_attendance(students), STUDENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -85,42 +93,75 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "term": term,
         "show_fees": show_fees,
         "filters": query.urlencode(),
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
     }
     if request.htmx and request.htmx.target == "student-results":
         return render(request, "payments/_student_results.html", context)
+    if term is not None:
+        today = timezone.localdate()
+        context["totals"] = term_totals(term=term, today=today)
+        context["chart"] = collection_chart(term=term, today=today)
     return render(request, "payments/student_list.html", context)
+
+
+def _cents(value) -> Decimal:
+    # SQLite hands sums back as floats or integers; the file always shows cents.
+    return (Decimal(str(value)) + 0).quantize(Decimal("0.01"))
+
+
+def _export_rows(request: HttpRequest) -> tuple[str, list[str], Iterator[tuple]]:
+    """The filtered students as value rows: the header, and the rows read in chunks.
+
+    Attendance comes from one grouped query over the chosen students' records,
+    not a subquery per row; the rows themselves stream from the database.
+    """
+    _form, students, term, _show_fees = _filtered_students(request)
+    S = AttendanceRecord.Status
+    counts = {
+        student_id: (total, attended)
+        for student_id, total, attended in AttendanceRecord.objects.filter(
+            student_id__in=students.values("pk")
+        )
+        .exclude(status=S.EXCUSED)
+        .order_by()
+        .values("student_id")
+        .annotate(total=Count("pk"), attended=Count("pk", filter=Q(status__in=[S.PRESENT, S.LATE])))
+        .values_list("student_id", "total", "attended")
+    }
+
+    def percent(student_id: int) -> str:
+        total, attended = counts.get(student_id, (0, 0))
+        return f"{attended * 100 / total:.1f}" if total else ""
+
+    header = ["student_number", "first_name", "last_name", "active", "attendance_percent"]
+    names = ["pk", "student_number", "first_name", "last_name", "is_active"]
+    if term is not None:
+        header += ["term", "charged", "paid", "balance", "status", "due_on"]
+        names += ["fee_charged", "fee_paid", "fee_balance", "fee_status", "fee_due_on"]
+    values = students.values_list(*names).iterator(chunk_size=2000)
+
+    def rows() -> Iterator[tuple]:
+        for pk, number, first, last, active, *fees in values:
+            row = (number, first, last, active, percent(pk))
+            if term is not None:
+                charged, paid, balance, status, due_on = fees
+                # Amounts stay numbers, so a credit keeps its minus sign here.
+                row += (str(term), _cents(charged), _cents(paid), _cents(balance), status, due_on)
+            yield row
+
+    return ("students" if term is None else f"students-{term}"), header, rows()
 
 
 @login_required
 def student_export(request: HttpRequest) -> HttpResponse:
-    _form, students, term, _show_fees = _filtered_students(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="students.csv"'
-    writer = csv.writer(response)
-    header = ["student_number", "first_name", "last_name", "active", "attendance_percent"]
-    if term is not None:
-        header += ["term", "charged", "paid", "balance", "status"]
-    writer.writerow(header)
-    for s in students.iterator(chunk_size=500):
-        row = [
-            csv_safe(s.student_number),
-            csv_safe(s.first_name),
-            csv_safe(s.last_name),
-            "yes" if s.is_active else "no",
-            "" if s.attendance_percent is None else f"{s.attendance_percent:.1f}",
-        ]
-        if term is not None:
-            # Amounts are numbers we formatted, so a leading minus (a credit) stays a number.
-            row += [
-                csv_safe(str(term)),
-                f"{s.fee_charged:.2f}",
-                f"{s.fee_paid:.2f}",
-                f"{s.fee_balance:.2f}",
-                s.fee_status,
-            ]
-        writer.writerow(row)
-    return response
+    stem, header, rows = _export_rows(request)
+    return csv_response(stem, header, rows)
+
+
+@login_required
+def student_export_xlsx(request: HttpRequest) -> HttpResponse:
+    stem, header, rows = _export_rows(request)
+    return xlsx_response(stem, header, rows, sheet="Students")
 
 
 def _term_for_detail(request: HttpRequest) -> Term | None:
@@ -239,7 +280,17 @@ def payment_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
         Payment.objects.select_related("student", "term", "recorded_by", "reversal"),
         pk=payment_id,
     )
-    return render(request, "payments/receipt.html", {"payment": payment})
+    lines = statement(student=payment.student, term=payment.term)
+    after = next(
+        line.balance for line in lines if line.kind == "payment" and line.entry.pk == payment.pk
+    )
+    context = {
+        "payment": payment,
+        "school_name": settings.SCHOOL_NAME,
+        "balance_after": after,
+        "balance_now": lines[-1].balance,
+    }
+    return render(request, "payments/receipt.html", context)
 
 
 @login_required

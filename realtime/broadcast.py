@@ -35,6 +35,7 @@ logger = logging.getLogger("rollcall.realtime")
 STAFF_GROUP = "courses-all"
 COUNTS_PER_SECOND = 10  # count pushes per session that a subscriber gets at most
 COUNTS_INTERVAL = 1 / COUNTS_PER_SECOND  # seconds between one process's readings
+ROSTERS_PER_SECOND = 2  # name lists (session.roster) per session a subscriber gets at most
 SEND_TIMEOUT = 5.0
 RETRY_SECONDS = 0.5  # between tries of a publish that failed
 GIVE_UP_SECONDS = 300.0
@@ -373,6 +374,24 @@ def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) ->
     )
 
 
+# Name lists are coalesced the same way, less often: they are longer and change
+# only when a student first checks in.
+roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND)
+
+
+def publish_roster(*, session_id: int, groups: list[str], read: CountsReader) -> None:
+    """Once the transaction commits, send the name list `read()` builds to `groups`, coalesced."""
+    transaction.on_commit(
+        lambda: roster_publisher.changed(session_id=session_id, groups=groups, read=read)
+    )
+
+
 def forget_counts(*, session_id: int) -> None:
-    """Once the transaction commits, drop a count send still waiting: the session ended."""
-    transaction.on_commit(lambda: counts_publisher.forget(session_id))
+    """Once the transaction commits, drop a count or name-list send still waiting: the
+    session ended."""
+
+    def forget() -> None:
+        counts_publisher.forget(session_id)
+        roster_publisher.forget(session_id)
+
+    transaction.on_commit(forget)

@@ -9,8 +9,11 @@ import re
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.template.loader import render_to_string
 
 from realtime import snapshots
+from realtime.broadcast import ROSTERS_PER_SECOND
+from realtime.coalesce import LatestWins
 from realtime.lecturer import LecturerSocket
 from realtime.protocol import CLOSE_UNAUTHENTICATED
 
@@ -38,6 +41,10 @@ class DashboardConsumer(LecturerSocket):
     kind = "dashboard"
 
     async def connect(self):
+        # The live name list, folded like the counts: latest wins, a few a second.
+        self.rosters = LatestWins(
+            self.push_roster, per_second=ROSTERS_PER_SECOND, spacing=0.8 / ROSTERS_PER_SECOND
+        )
         await super().connect()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -60,6 +67,28 @@ class DashboardConsumer(LecturerSocket):
     async def push_counts(self, event: dict) -> None:
         if not self.closing:
             await self.send(text_data=snapshots.html_counts(event=event))
+
+    async def disconnect(self, code):
+        self.rosters.close()
+        await super().disconnect(code)
+
+    async def layer_up(self, event: dict) -> None:
+        self.rosters.reset()  # a restarted Redis versions the name lists from 1 again
+        await super().layer_up(event)
+
+    async def session_roster(self, event: dict) -> None:
+        # The audience decides: a lecturer hears only their own courses' groups.
+        if self._relevant(event):
+            self.rosters.offer(event["session"], event)
+
+    async def push_roster(self, event: dict) -> None:
+        """Who has checked in and who has not yet, from the card's own partial: no database read."""
+        if not self.closing:
+            html = render_to_string(
+                "attendance/_session_roster.html",
+                {"session_id": event["session"], "roster": event, "oob": True},
+            )
+            await self.send(text_data=html)
 
     async def push_session_event(self, event: dict) -> None:
         html = await database_sync_to_async(snapshots.html_card)(

@@ -92,6 +92,10 @@ class LecturerSocket(JsonSocket):
         metrics.pushes["snapshot"].inc()
         await self.send_snapshot()
 
+    async def session_roster(self, event: dict) -> None:
+        """Students' names: only the dashboard shows them (DashboardConsumer); programs on
+        the events socket do not get them."""
+
     # --- what each socket sends ------------------------------------------------------------
 
     async def send_snapshot(self) -> None:

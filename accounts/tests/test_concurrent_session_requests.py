@@ -45,7 +45,7 @@ def server_env(request, tmp_path) -> dict:
         return {"SQLITE_PATH": str(db_path)}
     # Committed rows (the test is transactional) in the test database, seen by the server.
     exec(MAKE_LECTURER, {})  # noqa: S102 - the same setup as the SQLite path, in-process
-    return {"REDIS_URL": test_redis_url()}
+    return {"REDIS_URL": test_redis_url()} if test_redis_url() else {}
 
 
 @pytest.fixture

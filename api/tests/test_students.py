@@ -61,6 +61,46 @@ def test_it_filters_by_fee_status(client_for, students, billed_term):
     assert len(_numbers(client.get(URL, {"status": "UNPAID"}))) == 4
 
 
+def test_every_status_filter_reads_the_balance_rows(
+    client_for, students, billed_term, make_students
+):
+    from datetime import timedelta
+
+    from payments.models import Term
+
+    Term.objects.filter(pk=billed_term.pk).update(due_on=billed_term.starts_on)
+    billed_term.refresh_from_db()
+    ledger.save_term(term=billed_term)  # the due date passed: owing is overdue
+    ledger.extend_due_date(
+        student=students[3],
+        term=billed_term,
+        due_on=billed_term.ends_on + timedelta(days=1),
+        reason="Plan",
+    )
+    [newcomer] = make_students(1, prefix="N")
+    for student, amount in [(students[0], "120.00"), (students[1], "150.00"), (students[2], "9")]:
+        ledger.record_payment(
+            student=student, term=billed_term, amount=amount, method="cash", by=None
+        )
+    client = client_for("office")
+    expected = {
+        "PAID": students[0],
+        "CREDIT": students[1],
+        "OVERDUE": students[2],
+        "UNPAID": students[3],
+        "NOT_BILLED": newcomer,
+    }
+    for status, student in expected.items():
+        assert _numbers(client.get(URL, {"status": status})) == (
+            {student.student_number}
+            if status != "OVERDUE"
+            else {students[2].student_number, students[4].student_number}
+        ), status
+    assert _numbers(client.get(URL, {"status": "PARTIAL"})) == set()
+    row = next(r for r in client.get(URL, {"status": "CREDIT"}).json()["results"])
+    assert (row["balance"], row["status"]) == ("-30.00", "CREDIT")  # the API's shape, unchanged
+
+
 def test_a_fee_filter_is_refused_to_those_who_may_not_see_fees(client_for, students):
     assert_error(client_for("lecturer").get(URL, {"status": "PAID"}), 403, "permission_denied")
 

@@ -1,7 +1,7 @@
 """The schema and its docs page: public, and their errors in the API's JSON envelope too."""
 
 from django.http import JsonResponse
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 
@@ -22,7 +22,8 @@ class SchemaView(_JsonErrors, SpectacularAPIView):
     authentication_classes = []
 
 
-class DocsView(_JsonErrors, SpectacularSwaggerView):
+class DocsView(_JsonErrors, SpectacularSwaggerSplitView):
+    # The split view serves its start-up script from ?script, not inline (CSP).
     permission_classes = [AllowAny]
     authentication_classes = []
     url_name = "api:schema"

@@ -12,7 +12,12 @@ from api.serializers import students as serializers
 from attendance.models import Student
 from attendance.selectors import search_students
 from payments.permissions import can_view_fees
-from payments.selectors import active_term, annotate_fees, students_for_user
+from payments.selectors import (
+    active_term,
+    annotate_fees,
+    filter_fee_status,
+    students_for_user,
+)
 
 
 @extend_schema(
@@ -50,7 +55,10 @@ class StudentList(generics.ListAPIView):
             if not fees:
                 raise PermissionDenied("Only those who may see fees can filter by fee status.")
             # Without an active term no student has a status to match.
-            students = students.filter(fee_status=query["status"]) if term else students.none()
+            if term is None:
+                students = students.none()
+            else:
+                students = filter_fee_status(students, term=term, status=query["status"])
         return students.prefetch_related("courses").order_by(
             "last_name", "first_name", "student_number"
         )

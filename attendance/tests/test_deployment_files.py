@@ -13,7 +13,7 @@ def compose() -> dict:
 
 def settings_variables() -> set[str]:
     source = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r'env(?:str|bool|int|list)\(\s*"([A-Z_]+)"', source))
+    return set(re.findall(r'(?:env(?:str|bool|int|list)|network_list)\(\s*"([A-Z_]+)"', source))
 
 
 def test_compose_runs_the_production_shape():
@@ -25,7 +25,7 @@ def test_compose_runs_the_production_shape():
             "service_completed_successfully"
         )
     assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
-    assert services["sweeper"]["command"][-4:] == ["cleanup_sessions", "--loop", "--interval", "60"]
+    assert services["sweeper"]["command"][2:6] == ["cleanup_sessions", "--loop", "--interval", "60"]
 
 
 def test_every_app_service_is_in_production_mode_on_postgres_and_redis():
@@ -40,11 +40,13 @@ def test_every_app_service_is_in_production_mode_on_postgres_and_redis():
 
 
 def test_nginx_balances_both_web_processes_and_passes_websockets():
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    assert "server web1:8000;" in conf and "server web2:8000;" in conf
+    upstream = (ROOT / "deploy" / "nginx" / "upstream.conf").read_text()
+    assert "server web1:8000 resolve" in upstream and "server web2:8000 resolve" in upstream
+    conf = (ROOT / "deploy" / "nginx" / "rollcall.conf").read_text()
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
-    volume = compose()["services"]["nginx"]["volumes"][0]
-    assert volume.startswith("./deploy/nginx.conf:")
+    volumes = compose()["services"]["nginx"]["volumes"]
+    assert volumes[0].startswith("./deploy/nginx/rollcall.conf:")
+    assert volumes[1].startswith("./deploy/nginx/upstream.conf:")
 
 
 def test_the_image_serves_daphne_on_python_311():

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
-    "config", "demo", "accounts", "api", "realtime", "payments", "attendance", "outbox",
+    "config", "demo", "ops", "accounts", "api", "realtime", "timetable", "payments", "attendance",
+    "outbox",
 ]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 
@@ -65,3 +66,11 @@ def test_a_circle_between_two_modules_of_an_app_is_refused(copy_of_the_code):
     result = lint(copy_of_the_code)
     assert result.returncode == 1
     assert "No import circles" in result.stdout and "BROKEN" in result.stdout
+
+
+def test_attendance_importing_the_timetable_breaks_the_layers(copy_of_the_code):
+    # The timetable sits above attendance: sessions know nothing of meetings.
+    plant(copy_of_the_code, "attendance/views.py", "from timetable import selectors  # noqa")
+    result = lint(copy_of_the_code)
+    assert result.returncode == 1
+    assert "attendance is not allowed to import timetable" in result.stdout

@@ -85,3 +85,32 @@ def test_it_hands_over_to_the_fees_demo_with_its_output(monkeypatch):
 
     monkeypatch.setattr(demo, "seed_fees", fake_seed_fees)
     assert seed().count("Demo fees: term and payments.") == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_lecturers_are_in_the_lecturers_group_and_the_office_in_office():
+    seed()
+    User = get_user_model()
+    assert set(
+        User.objects.filter(groups__name="Lecturers").values_list("username", flat=True)
+    ) == {
+        "lecturer",
+        "lecturer2",
+    }
+    assert User.objects.filter(groups__name="Office", username="office").exists()
+
+
+@pytest.mark.django_db
+def test_it_gives_every_demo_course_a_weekly_timetable_once():
+    from timetable.models import Closure, Meeting
+
+    out = seed()
+    assert "Timetable: 8 weekly meeting(s) made" in out
+    assert set(Meeting.objects.values_list("course__code", flat=True)) == {
+        "MATH101",
+        "PHYS110",
+        "HIST210",
+        "ECON120",
+    }
+    assert "Timetable: 0 weekly meeting(s) made" in seed()
+    assert Meeting.objects.count() == 8 and Closure.objects.count() == 1

@@ -78,3 +78,20 @@ def test_copies_to_others_are_refused_rather_than_shown_to_everyone():
     with pytest.raises(ValueError, match="to` only"):
         message.send()
     assert not OutboundEmail.objects.exists()
+
+
+def test_enqueue_many_adds_each_key_once_in_bulk(django_assert_max_num_queries):
+    from outbox.mail import OutgoingMail, enqueue_many
+
+    enqueue(key="k-1", to=["a@example.com"], subject="First", text="Hello")
+    mails = [
+        OutgoingMail(key=f"k-{i}", to=[f"{i}@example.com"], subject="Bulk", text="Hi")
+        for i in range(1, 501)
+    ]
+    # A few batched statements (SQLite's variable limit makes the batches small), not 500.
+    with django_assert_max_num_queries(12):
+        enqueue_many(mails)
+    assert OutboundEmail.objects.count() == 500
+    assert OutboundEmail.objects.get(key="k-1").subject == "First"
+    with pytest.raises(ValueError):
+        enqueue_many([OutgoingMail(key="k-x", to=[""], subject="s", text="t")])

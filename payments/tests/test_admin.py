@@ -172,3 +172,42 @@ def test_a_reversal_and_a_charge_open_read_only(admin_client, payment, staff_use
     charge = Charge.objects.first()
     page = admin_client.get(reverse("admin:payments_charge_change", args=[charge.pk]))
     assert page.status_code == 200 and 'name="amount"' not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_extensions_and_a_terms_due_date_changed_in_admin_reach_the_balance_rows(
+    admin_client, billed_term, students
+):
+    from datetime import timedelta
+
+    from payments.models import Balance, DueDateExtension
+
+    later = billed_term.due_on + timedelta(days=21)
+    add = reverse("admin:payments_duedateextension_add")
+    response = admin_client.post(
+        add,
+        {"student": students[0].pk, "term": billed_term.pk, "due_on": later, "reason": "Plan"},
+    )
+    assert response.status_code == 302
+    assert Balance.objects.get(student=students[0], term=billed_term).due_on == later
+
+    moved = billed_term.due_on - timedelta(days=3)
+    change = reverse("admin:payments_term_change", args=[billed_term.pk])
+    data = {
+        "name": billed_term.name,
+        "year": billed_term.year,
+        "starts_on": billed_term.starts_on,
+        "ends_on": billed_term.ends_on,
+        "fee": billed_term.fee,
+        "due_on": moved,
+    }
+    assert admin_client.post(change, data).status_code == 302
+    due = dict(Balance.objects.filter(term=billed_term).values_list("student_id", "due_on"))
+    assert due[students[0].pk] == later  # the agreed plan stands
+    assert {due[s.pk] for s in students[1:]} == {moved}
+
+    extension = DueDateExtension.objects.get()
+    delete = reverse("admin:payments_duedateextension_delete", args=[extension.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not DueDateExtension.objects.exists()
+    assert Balance.objects.get(student=students[0], term=billed_term).due_on == moved

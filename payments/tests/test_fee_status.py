@@ -5,7 +5,6 @@ import pytest
 from django.utils import timezone
 
 from attendance.models import Student
-from payments.models import DueDateExtension
 from payments.selectors import FeeStatus, annotate_fees, fee_status, fee_summary
 
 TODAY = timezone.localdate()
@@ -49,7 +48,7 @@ def test_an_agreed_extension_keeps_a_student_out_of_overdue(make_term, students,
     ledger.bill_term(term=term)
     pay(students[0], term, "80.00")
     pay(students[1], term, "80.00")
-    DueDateExtension.objects.create(
+    ledger.extend_due_date(
         student=students[0], term=term, due_on=TODAY + timedelta(days=10), reason="Plan"
     )
     assert fee_summary(student=students[0], term=term).status == FeeStatus.PARTIAL
@@ -69,3 +68,15 @@ def test_cents_that_floats_would_lose_still_make_paid(billed_term, student, pay)
     pay(student, billed_term, "0.20")
     summary = fee_summary(student=student, term=billed_term)
     assert (summary.balance, summary.status) == (Decimal("0.00"), FeeStatus.PAID)
+
+
+@pytest.mark.django_db
+def test_voiding_payments_a_float_would_not_sum_exactly_leaves_nothing_paid(term, student, pay):
+    from payments import ledger
+    from payments.models import Balance
+
+    first, second = pay(student, term, "0.01"), pay(student, term, "2.00")
+    ledger.void_payment(payment=second, reason="Twice", by=None)
+    ledger.void_payment(payment=first, reason="Twice", by=None)
+    row = Balance.objects.get(student=student, term=term)
+    assert (row.paid, row.balance, row.state) == (Decimal("0.00"), Decimal("0.00"), "NOT_BILLED")

@@ -13,3 +13,15 @@ def test_money_shows_the_currency_and_two_decimals(settings):
 def test_amount_has_two_decimals_without_currency():
     assert amount(Decimal("40")) == "40.00"
     assert amount(None) == ""
+
+
+def test_a_negative_balance_reads_as_credit_not_minus(settings):
+    from payments.templatetags.money import balance, balance_amount
+
+    settings.CURRENCY = "USD"
+    assert balance(Decimal("-30")) == "Credit USD 30.00"
+    assert balance(Decimal("40")) == "USD 40.00"
+    assert balance(Decimal("-0.00")) == "USD 0.00"
+    assert balance_amount(Decimal("-1234.5")) == "Credit 1,234.50"
+    assert balance_amount(Decimal("40")) == "40.00"
+    assert balance_amount(None) == ""

@@ -46,3 +46,34 @@ def test_the_group_gets_no_change_or_delete_permission():
     assert {"view_payment", "add_payment", "add_paymentreversal"} <= codenames
     assert not {c for c in codenames if c.startswith("delete_")}
     assert "change_payment" not in codenames
+
+
+@pytest.mark.django_db
+def test_the_office_sees_fees_but_makes_no_attendance_corrections(
+    client, fees_officer, course, students, lecturer, billed_term
+):
+    """Fees yes; registers and their corrections stay with the course's lecturers."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from attendance.models import AttendanceRecord
+    from attendance.sessions import end_session, start_session
+
+    start = timezone.now() - timedelta(hours=2)
+    session, _ = start_session(course=course, by=lecturer, now=start)
+    end_session(session=session, now=start + timedelta(hours=1))
+    record = AttendanceRecord.objects.get(session=session, student=students[0])
+    client.force_login(fees_officer)
+
+    listing = client.get(reverse("payments:student-list"))
+    assert "UNPAID" in listing.content.decode() and "totals" in listing.context
+    assert client.get(reverse("course-register", args=[course.pk])).status_code == 404
+    assert client.get(reverse("course-register-csv", args=[course.pk])).status_code == 404
+    assert client.get(reverse("session-detail", args=[session.pk])).status_code == 404
+    mark = reverse("record-mark", args=[session.pk, record.pk])
+    response = client.post(mark, {"status": "present", "reason": "Office says so"})
+    assert response.status_code == 404
+    record.refresh_from_db()
+    assert record.status == "absent" and not record.changes.exists()

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -189,3 +190,96 @@ def test_the_list_costs_the_same_queries_for_10_and_1000_students(
         response = client.get(URL, {"page": 1})
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 1000
+
+
+@pytest.fixture
+def every_status(make_term, students, make_students, pay):
+    """One student in each status: due date passed, two on a payment plan."""
+    from datetime import timedelta
+
+    term = make_term(due_on=timezone.localdate() - timedelta(days=2))
+    ledger.bill_term(term=term)
+    [late_joiner] = make_students(1, prefix="N")
+    plan = timezone.localdate() + timedelta(days=10)
+    for s in students[3:5]:
+        ledger.extend_due_date(student=s, term=term, due_on=plan, reason="Plan")
+    pay(students[0], term, "120.00")  # PAID
+    pay(students[1], term, "150.00")  # CREDIT 30.00
+    pay(students[2], term, "20.00")  # OVERDUE (part paid, no plan)
+    pay(students[3], term, "20.00")  # PARTIAL, on a plan
+    # students[4]: UNPAID on a plan; late_joiner: NOT_BILLED
+    return term, {
+        "PAID": students[0],
+        "CREDIT": students[1],
+        "OVERDUE": students[2],
+        "PARTIAL": students[3],
+        "UNPAID": students[4],
+        "NOT_BILLED": late_joiner,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["PAID", "CREDIT", "OVERDUE", "PARTIAL", "UNPAID", "NOT_BILLED"])
+def test_every_status_filters_to_its_students(client, fees_officer, every_status, status):
+    _term, by_status = every_status
+    client.force_login(fees_officer)
+    response = client.get(URL, {"status": status})
+    assert list(response.context["page"].object_list) == [by_status[status]]
+
+
+@pytest.mark.django_db
+def test_a_credit_reads_as_credit_not_minus(client, fees_officer, every_status):
+    client.force_login(fees_officer)
+    body = client.get(URL, {"status": "CREDIT"}).content.decode()
+    assert "Credit 30.00" in body and "-30.00" not in body
+
+
+@pytest.mark.django_db
+def test_it_sorts_by_balance_both_ways_and_by_name(client, fees_officer, every_status):
+    _term, by_status = every_status
+    client.force_login(fees_officer)
+
+    def order(sort):
+        return list(client.get(URL, {"sort": sort}).context["page"].object_list)
+
+    # 120.00 owed, then two owing 100.00 (by name), ..., the credit last.
+    assert order("-balance")[:3] == [by_status[s] for s in ("UNPAID", "OVERDUE", "PARTIAL")]
+    assert order("balance")[0] == by_status["CREDIT"]
+    assert order("-balance")[-1] == by_status["CREDIT"]
+    by_name = order("name")
+    assert by_name == sorted(by_name, key=lambda s: (s.last_name, s.first_name))
+    assert order("-name") == list(reversed(by_name))
+
+
+@pytest.mark.django_db
+def test_the_office_sees_term_totals_and_the_collection_chart(client, fees_officer, every_status):
+    client.force_login(fees_officer)
+    response = client.get(URL)
+    totals = response.context["totals"]
+    # Five billed 120.00; paid 120 + 150 + 20 + 20 = 310.00.
+    assert totals.billed == Decimal("600.00")
+    assert totals.collected == Decimal("310.00")
+    assert totals.outstanding == Decimal("320.00")  # 100 + 100 + 120; credit not netted
+    assert totals.credit == Decimal("30.00")
+    assert (totals.owing, totals.overdue) == (3, 1)
+    body = response.content.decode()
+    assert "<svg" in body and 'role="img"' in body and "<desc" in body
+    assert "The same figures as a table" in body and "310.00" in body
+    assert "style=" not in body and "<script>" not in body.replace(" ", "")
+
+
+@pytest.mark.django_db
+def test_a_lecturer_sees_no_totals_chart_or_fee_sorting(client, lecturer, every_status, course):
+    client.force_login(lecturer)
+    response = client.get(URL, {"sort": "-balance"})
+    body = response.content.decode()
+    assert "totals" not in response.context and "chart" not in response.context
+    assert "Collected" not in body and "<svg" not in body and "Balance, largest" not in body
+    assert "Select a valid choice" in body  # not a choice for them
+
+
+@pytest.mark.django_db
+def test_an_empty_term_says_the_chart_fills_in(client, fees_officer, term):
+    client.force_login(fees_officer)
+    body = client.get(URL).content.decode()
+    assert "No payments recorded for this term yet" in body

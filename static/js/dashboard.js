@@ -53,6 +53,15 @@
     });
   }
 
+  // The cards' 30 s poll is the fallback for a socket that is down: while it is
+  // live the poll is cancelled here (a filter in hx-trigger would need eval,
+  // which the Content-Security-Policy forbids).
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    // #cards issues only the poll (its buttons' forms are elements of their own).
+    if (window.rollcallLive && elt && elt.id === "cards") evt.preventDefault();
+  });
+
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
   // Pushed and polled cards arrive with the server's rounded duration.

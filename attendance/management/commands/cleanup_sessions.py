@@ -1,4 +1,5 @@
-"""End expired class sessions (keeping their registers), once or as the sweeper loop."""
+"""End expired class sessions (keeping their registers), once or as the sweeper loop;
+or run one whole sweep as if it were another time (--now), for demos and checks."""
 
 import argparse
 import signal
@@ -8,6 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
@@ -32,6 +34,35 @@ def interval_argument(raw: str) -> float:
     if not 0 < value <= 86400:
         raise argparse.ArgumentTypeError(f"{raw!r}: the interval must be between 0 and 86400 s")
     return value
+
+
+def port_argument(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0 to 65535)")
+    return int(raw)
+
+
+def checked_sweep_jobs() -> None:
+    """Every SWEEP_JOBS path imports, or the sweeper stops at start (a bad setting)."""
+    for path in settings.SWEEP_JOBS:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            message = f"SWEEP_JOBS: {path!r} does not import: {exc}"
+            raise CommandError(message, returncode=2) from None
+
+
+def iso_time_argument(raw: str) -> datetime:
+    """An ISO 8601 time; without an offset it is the school's local time (TIME_ZONE)."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not an ISO time such as 2026-03-02T09:00 or 2026-03-02T09:00+01:00"
+        ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment
 
 
 def _age(session: NetworkSession, now: datetime) -> str:
@@ -65,21 +96,53 @@ class Command(BaseCommand):
             "--loop", action="store_true", help="Keep sweeping until SIGTERM or SIGINT."
         )
         parser.add_argument(
+            "--now",
+            type=iso_time_argument,
+            default=None,
+            metavar="ISO-TIME",
+            help="Run one whole sweep (expired sessions, the timetable's classes, every job "
+            "in SWEEP_JOBS) as if it were this time; school time unless an offset is given.",
+        )
+        parser.add_argument(
             "--interval",
             type=interval_argument,
             default=None,
             help="Seconds between sweeps with --loop (default ATTENDANCE_SWEEP_SECONDS or 60).",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=port_argument,
+            default=None,
+            help="With --loop: serve Prometheus metrics on this port at /metrics.",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="The address --metrics-port listens on (default 127.0.0.1; 0.0.0.0 for all).",
+        )
 
-    def handle(self, *args, dry_run, hours, force, loop, interval, **options):
+    def handle(self, *args, dry_run, hours, force, loop, interval, now=None, **options):
         if loop and (force or dry_run):
             raise CommandError("--loop cannot be combined with --force or --dry-run.", returncode=2)
+        if now is not None and (loop or force or dry_run):
+            raise CommandError(
+                "--now runs one sweep: it cannot be combined with --loop, --force or --dry-run.",
+                returncode=2,
+            )
         if interval is not None and not loop:
             raise CommandError("--interval only makes sense with --loop.", returncode=2)
         if hours is None:
             hours = settings.ATTENDANCE_SESSION_MAX_HOURS
+        if options["metrics_port"] is not None and not loop:
+            raise CommandError("--metrics-port only makes sense with --loop.", returncode=2)
         if loop:
+            checked_sweep_jobs()
+            if options["metrics_port"] is not None:
+                self.serve_metrics(host=options["metrics_host"], port=options["metrics_port"])
             self.run_loop(hours=hours, interval=interval or settings.ATTENDANCE_SWEEP_SECONDS or 60)
+            return
+        if now is not None:
+            self.report_sweep(sweep_once(hours=hours, now=now), now=now)
             return
         now = timezone.now()
         if force:
@@ -114,7 +177,24 @@ class Command(BaseCommand):
             )
         )
 
+    def report_sweep(self, result, *, now: datetime) -> None:
+        local = timezone.localtime(now, timezone.get_default_timezone())
+        self.stdout.write(f"Swept as of {local:%Y-%m-%d %H:%M} ({local.tzname()}).")
+        counts = {key: value for key, value in result.counts().items() if value}
+        if not counts:
+            self.stdout.write("Nothing to do.")
+            return
+        for key, value in counts.items():
+            self.stdout.write(f"  {key.replace('_', ' ')}: {value}")
+
     # --- the sweeper loop ---------------------------------------------------------------
+
+    def serve_metrics(self, *, host: str, port: int) -> None:
+        try:
+            server = import_string(settings.METRICS_EXPORTER)(host=host, port=port)
+        except OSError as exc:
+            raise CommandError(f"--metrics-port {port}: {exc.strerror}", returncode=2) from None
+        self.stdout.write(f"Metrics on http://{host}:{server.server_port}/metrics")
 
     def on_signal(self, signum, frame) -> None:
         # Only set flags here: writing from a signal handler can re-enter a
@@ -155,10 +235,12 @@ class Command(BaseCommand):
                 if result.had_work:
                     counts = result.counts()
                     stamp = timezone.localtime().strftime("%H:%M:%S")
+                    jobs = "".join(f", {k.replace('_', ' ')} {v}" for k, v in result.jobs.items())
                     self.stdout.write(
                         f"{stamp} ended {counts['expired']} expired and {counts['superseded']} "
                         f"superseded session(s), wrote {counts['records']} record(s), "
-                        f"disconnected {counts['devices_disconnected']} silent device(s)."
+                        f"disconnected {counts['devices_disconnected']} silent device(s)"
+                        f"{jobs}."
                     )
             self.stdout.flush()
             # Join codes rotate between sweeps, once a second.

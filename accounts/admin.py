@@ -1,0 +1,333 @@
+"""Admin for sign-in: sessions, invitations, one-time codes, lockouts, roles and imports.
+
+The roster's admin (attendance/admin.py) is extended here rather than changed
+there: the course's lecturer picker offers only the Lecturers group, and the
+student and user lists gain the login actions. Every action calls a service.
+"""
+
+import hashlib
+
+from axes.utils import reset as axes_reset
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from accounts import codes, logins, sessions
+from accounts.imports.run import FORMATS, KINDS, ImportConflict, export_school, import_school
+from accounts.invitations import invite_users
+from accounts.models import ImportRun, Invitation, SignInCode, UserSession
+from accounts.roles import LECTURERS_GROUP
+from attendance import admin as roster_admin
+from attendance.models import Course, Student
+from timetable.admin import TimetableCourseAdmin
+
+User = get_user_model()
+PREVIEW_ROWS = 100
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def code_sheet(request: HttpRequest, printed: list[codes.PrintedCode]) -> HttpResponse:
+    response = TemplateResponse(
+        request, "accounts/code_sheet.html", {"printed": printed, "login_url": _base_url(request)}
+    )
+    # The codes are shown once; no cache may keep them.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the roster, extended -------------------------------------------------------------
+
+admin.site.unregister(Course)
+
+
+@admin.register(Course)
+class CourseAdmin(TimetableCourseAdmin):
+    """The course as the roster and the timetable show it, with lecturers only to pick."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "lecturers":
+            # Lecturers only; a course's current lecturers stay listed, so saving
+            # the form never drops one silently.
+            object_id = request.resolver_match.kwargs.get("object_id")
+            current = Q(courses_taught__pk=object_id) if object_id else Q(pk__in=[])
+            kwargs["queryset"] = (
+                User.objects.filter(Q(is_active=True, groups__name=LECTURERS_GROUP) | current)
+                .distinct()
+                .order_by("last_name", "first_name", "username")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+admin.site.unregister(Student)
+
+
+@admin.register(Student)
+class StudentAdmin(roster_admin.StudentAdmin):
+    actions = ["give_logins", "print_codes"]
+
+    @admin.action(description="Give logins (named by student number) and send invitations")
+    def give_logins(self, request: HttpRequest, queryset: QuerySet[Student]) -> None:
+        result = logins.give_students_logins(
+            students=list(queryset), by=request.user, base_url=_base_url(request)
+        )
+        self.message_user(
+            request,
+            f"Made {result.created} login(s), mailed {result.invited} invitation(s)."
+            + (f" Skipped (name taken): {', '.join(result.skipped)}." if result.skipped else ""),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Print one-time sign-in codes")
+    def print_codes(self, request: HttpRequest, queryset: QuerySet[Student]):
+        users = [s.user for s in queryset.select_related("user") if s.user_id]
+        if not users:
+            self.message_user(request, "None of these students has a login yet.", messages.WARNING)
+            return None
+        try:
+            return code_sheet(request, codes.issue_sign_in_codes(users=users, by=request.user))
+        except codes.CodeBusy as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    actions = ["end_sessions", "unlock", "send_invitations", "print_codes"]
+
+    @admin.action(description="Sign out everywhere (end all their sessions)")
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ended = sum(sessions.end_all_sessions(user=user) for user in queryset)
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+    @admin.action(description="Unlock sign-in (clear failed attempts)")
+    def unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        cleared = sum(axes_reset(username=user.get_username()) for user in queryset)
+        self.message_user(
+            request, f"Unlocked; cleared {cleared} failed-attempt record(s).", messages.SUCCESS
+        )
+
+    @admin.action(description="Send an invitation to set a password")
+    def send_invitations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        sent = invite_users(users=list(queryset), by=request.user, base_url=_base_url(request))
+        skipped = queryset.count() - len(sent)
+        self.message_user(
+            request,
+            f"Mailed {len(sent)} invitation(s)"
+            + (f"; {skipped} have no email address (print codes instead)." if skipped else "."),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Print one-time sign-in codes")
+    def print_codes(self, request: HttpRequest, queryset: QuerySet):
+        try:
+            return code_sheet(
+                request, codes.issue_sign_in_codes(users=list(queryset), by=request.user)
+            )
+        except codes.CodeBusy as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+
+
+# --- sign-in records -------------------------------------------------------------------
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(ReadOnly):
+    list_display = ["user", "browser", "ip_address", "signed_in_at", "last_active_at", "remembered"]
+    list_filter = ["remembered"]
+    search_fields = ["user__username", "ip_address"]
+    list_select_related = ["user"]
+    exclude = ["session_key"]
+    actions = ["end_selected"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # ending goes through the action, which deletes the session itself
+
+    @admin.display(description="Browser")
+    def browser(self, row: UserSession) -> str:
+        return sessions.describe_browser(row.user_agent)
+
+    @admin.action(description="Sign out the selected sessions")
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[UserSession]) -> None:
+        ended = sum(sessions.end_user_session(user=row.user, session_id=row.pk) for row in queryset)
+        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnly):
+    list_display = ["user", "email", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    search_fields = ["user__username", "email"]
+    list_select_related = ["user"]
+
+
+@admin.register(SignInCode)
+class SignInCodeAdmin(ReadOnly):
+    list_display = ["user", "created_at", "expires_at", "used_at", "revoked_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+
+
+# --- imports ------------------------------------------------------------------------------
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k, k.capitalize()) for k in KINDS])
+    file = forms.FileField(help_text="CSV (UTF-8, or Excel's CSV) or XLSX, at most 10 MB.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            limit = settings.IMPORT_MAX_BYTES / (1024 * 1024)
+            raise forms.ValidationError(f"The file is larger than {limit:.0f} MB.")
+        return upload
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ["kind", "filename", "created_by", "created_at", "applied_at"]
+    list_filter = ["kind"]
+    list_select_related = ["created_by"]
+    change_list_template = "admin/accounts/importrun/change_list.html"
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("accounts.import_school")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.import_school")
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("accounts.import_school")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("upload/", wrap(self.upload_view), name="accounts_importrun_upload"),
+            path(
+                "<int:run_id>/preview/", wrap(self.preview_view), name="accounts_importrun_preview"
+            ),
+            path("export/", wrap(self.export_view), name="accounts_importrun_export"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:accounts_importrun_upload")
+
+    def _check(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("accounts.import_school"):
+            raise PermissionDenied
+
+    def _context(self, request, **extra):
+        return {**self.admin_site.each_context(request), "opts": self.model._meta, **extra}
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            content = upload.read()
+            run = ImportRun.objects.create(
+                kind=form.cleaned_data["kind"],
+                filename=upload.name[:255],
+                content=content,
+                sha256=hashlib.sha256(content).hexdigest(),
+                created_by=request.user,
+                created_at=timezone.now(),
+            )
+            return redirect("admin:accounts_importrun_preview", run_id=run.pk)
+        context = self._context(
+            request, form=form, title="Import from a file", kinds=KINDS, formats=FORMATS
+        )
+        return TemplateResponse(request, "admin/accounts/importrun/upload.html", context)
+
+    def preview_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        self._check(request)
+        run = get_object_or_404(ImportRun, pk=run_id, created_by=request.user)
+        if run.applied_at:
+            messages.info(request, "This file was already imported.")
+            return redirect("admin:accounts_importrun_changelist")
+        confirm = request.method == "POST"
+        try:
+            result = import_school(
+                kind=run.kind,
+                data=bytes(run.content),
+                filename=run.filename,
+                dry_run=not confirm,
+                by=request.user,
+                base_url=_base_url(request),
+            )
+        except ImportConflict as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:accounts_importrun_preview", run_id=run.pk)
+        if result.applied:
+            ImportRun.objects.filter(pk=run.pk).update(
+                applied_at=timezone.now(), content=b"", summary=result.summary()
+            )
+            counts = result.counts
+            messages.success(
+                request,
+                f"Imported {run.filename}: {counts['new']} new, {counts['changed']} changed, "
+                f"{counts['unchanged']} unchanged.",
+            )
+            return redirect("admin:accounts_importrun_changelist")
+        shown = {}
+        for status in ("new", "changed", "unchanged"):
+            rows = [o for o in result.outcomes if o.status == status]
+            shown[status] = rows[:PREVIEW_ROWS]
+        context = self._context(
+            request,
+            title=f"Preview: {run.kind} from {run.filename}",
+            run=run,
+            result=result,
+            counts=result.counts,
+            shown=shown,
+            errors=result.errors[:1000],
+            more_errors=max(0, len(result.errors) - 1000),
+            preview_rows=PREVIEW_ROWS,
+        )
+        return TemplateResponse(request, "admin/accounts/importrun/preview.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        kind = request.GET.get("kind", "")
+        fmt = request.GET.get("format", "csv")
+        if kind not in KINDS or fmt not in FORMATS:
+            messages.error(request, "Choose what to export and a format (csv or xlsx).")
+            return redirect(reverse("admin:accounts_importrun_upload"))
+        content_type = (
+            "text/csv; charset=utf-8"
+            if fmt == "csv"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response = HttpResponse(export_school(kind=kind, fmt=fmt), content_type=content_type)
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="{kind}-{stamp}.{fmt}"'
+        return response

@@ -1,0 +1,48 @@
+"""The school's roles and where each lands after signing in.
+
+Lecturers and Office are groups (migration 0002); a student is a login linked
+to a Student record. Staff administer everything.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from attendance.models import Course, Student
+from payments.permissions import FEES_OFFICE_GROUP, can_view_fees
+
+LECTURERS_GROUP = "Lecturers"
+OFFICE_GROUP = FEES_OFFICE_GROUP
+
+
+def lecturers_group() -> Group:
+    return Group.objects.get_or_create(name=LECTURERS_GROUP)[0]
+
+
+def lecturer_choices() -> QuerySet:
+    """Who a course's lecturer picker offers: active members of Lecturers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=LECTURERS_GROUP)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def is_lecturer(user: AbstractBaseUser) -> bool:
+    return (
+        user.groups.filter(name=LECTURERS_GROUP).exists()
+        or Course.objects.filter(lecturers=user).exists()
+    )
+
+
+def home_url(user: AbstractBaseUser) -> str:
+    """Each role's own home: lecturers and staff the dashboard, the office the student
+    list, a student their device page."""
+    if user.is_staff or is_lecturer(user):
+        return reverse("dashboard")
+    if user.groups.filter(name=OFFICE_GROUP).exists() or can_view_fees(user):
+        return reverse("payments:student-list")
+    if Student.objects.filter(user=user).exists():
+        return reverse("device")
+    return reverse("dashboard")

@@ -1,0 +1,169 @@
+"""Signed-in web sessions: recorded at sign-in, listed, ended one by one or all others.
+
+The session data lives in Django's session store (database, cached in Redis in
+production); a UserSession row per session holds what the user's sessions page
+shows. "Last active" is written at most once per SESSION_ACTIVITY_SECONDS: the
+time of the last write is kept in the session itself, so other requests cost
+no query.
+"""
+
+from datetime import datetime, timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from ua_parser import parse as parse_user_agent
+
+from accounts.models import UserSession
+
+ACTIVITY_KEY = "activity_at"  # epoch seconds of the last "last active" write
+EXPIRES_KEY = "expires_at"  # epoch seconds when the stored session runs out
+REMEMBER_KEY = "remembered"
+
+
+def _store(session_key: str | None = None):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # The proxy in front (nginx) is trusted to set REMOTE_ADDR through daphne's
+    # --proxy-headers; X-Forwarded-For from a client is never read here.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def remember_sign_in(*, request: HttpRequest, remember: bool) -> None:
+    """A "Remember me" sign-in lasts SESSION_REMEMBER_DAYS and keeps a persistent cookie;
+    otherwise the session dies with the browser (SESSION_EXPIRE_AT_BROWSER_CLOSE)."""
+    if remember:
+        request.session.set_expiry(
+            int(timedelta(days=settings.SESSION_REMEMBER_DAYS).total_seconds())
+        )
+        request.session[REMEMBER_KEY] = True
+
+
+def record_sign_in(
+    *, request: HttpRequest, user: AbstractBaseUser, now: datetime | None = None
+) -> UserSession:
+    now = now or timezone.now()
+    session = request.session
+    if session.session_key is None:
+        session.save()
+    session[ACTIVITY_KEY] = int(now.timestamp())
+    row, _ = UserSession.objects.update_or_create(
+        session_key=session.session_key,
+        defaults={
+            "user": user,
+            "user_agent": request.headers.get("User-Agent", "")[:300],
+            "ip_address": client_ip(request),
+            "signed_in_at": now,
+            "last_active_at": now,
+            "remembered": bool(session.get(REMEMBER_KEY)),
+        },
+    )
+    return row
+
+
+def note_activity(*, request: HttpRequest, now: datetime | None = None) -> bool:
+    """Write "last active" if the last write is older than the interval. True if it wrote."""
+    session = request.session
+    key = session.session_key
+    if key is None:
+        return False
+    now = now or timezone.now()
+    last = session.get(ACTIVITY_KEY, 0)
+    if now.timestamp() - last < settings.SESSION_ACTIVITY_SECONDS:
+        return False
+    updated = UserSession.objects.filter(session_key=key).update(
+        last_active_at=now, ip_address=client_ip(request)
+    )
+    if not updated:
+        # A session from before tracking began: start tracking it now.
+        UserSession.objects.get_or_create(
+            session_key=key,
+            defaults={
+                "user": request.user,
+                "user_agent": request.headers.get("User-Agent", "")[:300],
+                "ip_address": client_ip(request),
+                "signed_in_at": now,
+                "last_active_at": now,
+            },
+        )
+    session[ACTIVITY_KEY] = int(now.timestamp())
+    return True
+
+
+def extend_session(*, request: HttpRequest) -> None:
+    """ "Stay signed in": mark the session changed so it is saved with a fresh expiry."""
+    request.session.modified = True
+
+
+def active_sessions(*, user: AbstractBaseUser, now: datetime | None = None) -> QuerySet:
+    """The user's sessions that have not run out, most recently active first (one query)."""
+    now = now or timezone.now()
+    alive = Session.objects.filter(expire_date__gt=now).values("session_key")
+    return UserSession.objects.filter(user=user, session_key__in=alive).order_by("-last_active_at")
+
+
+def _end(keys: list[str]) -> int:
+    for key in keys:
+        # Through the store, so a cached session is dropped from the cache too.
+        _store(key).delete(key)
+    UserSession.objects.filter(session_key__in=keys).delete()
+    return len(keys)
+
+
+def end_user_session(*, user: AbstractBaseUser, session_id: int) -> bool:
+    """Sign out one of the user's own sessions (by its row id). False if not theirs or gone."""
+    key = (
+        UserSession.objects.filter(user=user, pk=session_id)
+        .values_list("session_key", flat=True)
+        .first()
+    )
+    if key is None:
+        return False
+    _end([key])
+    return True
+
+
+def end_other_sessions(*, user: AbstractBaseUser, keep_session_key: str | None) -> int:
+    """Sign out every session of the user but this one (after a password change, say)."""
+    keys = list(
+        UserSession.objects.filter(user=user)
+        .exclude(session_key=keep_session_key or "")
+        .values_list("session_key", flat=True)
+    )
+    return _end(keys)
+
+
+def end_all_sessions(*, user: AbstractBaseUser) -> int:
+    """An admin ends every session of a user."""
+    return end_other_sessions(user=user, keep_session_key=None)
+
+
+def describe_browser(user_agent: str) -> str:
+    """ "Chrome on Linux", from the User-Agent header; "Unknown browser" if unreadable."""
+    parsed = parse_user_agent(user_agent or "")
+    browser = parsed.user_agent.family if parsed and parsed.user_agent else ""
+    system = parsed.os.family if parsed and parsed.os else ""
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
+
+
+def sweep_job(*, now: datetime) -> dict[str, int]:
+    """The sweeper's part: drop expired sessions and the rows that tracked them."""
+    store = _store()
+    store.clear_expired()
+    alive = Session.objects.filter(expire_date__gt=now).values("session_key")
+    gone, _ = UserSession.objects.exclude(session_key__in=alive).delete()
+    return {"web_sessions_forgotten": gone} if gone else {}
+
+
+def follow_session_key(*, old_key: str | None, new_key: str | None) -> None:
+    """The session kept its data under a new key (Django cycles it on a password change)."""
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)

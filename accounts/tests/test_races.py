@@ -1,0 +1,68 @@
+"""Two requests at once against each new invariant, on PostgreSQL: the database decides."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError
+
+from accounts.codes import CodeBusy, issue_sign_in_codes, redeem_sign_in_code
+from accounts.imports.run import ImportConflict, import_school
+from accounts.invitations import InvitationError, accept_invitation, invite_users
+from accounts.models import Invitation, SignInCode
+from accounts.tests.files import csv_bytes
+from attendance.models import Student
+from conftest import run_at_once
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def grace(db):
+    return get_user_model().objects.create(
+        username="grace", email="grace@example.com", password=make_password(None)
+    )
+
+
+def test_two_imports_of_the_same_new_students_make_one_of_each():
+    data = csv_bytes(
+        "student_number,first_name,last_name,email",
+        *[f"S{i},First{i},Last{i},s{i}@example.com" for i in range(200)],
+    )
+
+    def work(_):
+        return import_school(kind="students", data=data, filename="s.csv", dry_run=False)
+
+    results = run_at_once(2, work)
+    assert all(isinstance(r, ImportConflict) or r.ok for r in results), results
+    assert any(not isinstance(r, Exception) and r.applied for r in results)
+    assert Student.objects.count() == 200
+    assert get_user_model().objects.count() == 200
+    assert Invitation.objects.count() == 200
+
+
+def test_two_code_sheets_at_once_leave_one_open_code_per_person(grace):
+    results = run_at_once(2, lambda _: issue_sign_in_codes(users=[grace], by=None))
+    assert all(isinstance(r, (list, CodeBusy)) for r in results), results
+    assert SignInCode.objects.filter(used_at=None, revoked_at=None).count() == 1
+
+
+def test_one_code_used_twice_at_once_signs_in_once(grace):
+    [printed] = issue_sign_in_codes(users=[grace], by=None)
+    results = run_at_once(2, lambda _: redeem_sign_in_code(user=grace, code=printed.code))
+    assert sorted(results) == [False, True]
+
+
+def test_two_invitations_at_once_leave_one_open(grace):
+    results = run_at_once(2, lambda _: invite_users(users=[grace], by=None, base_url="http://x/"))
+    assert all(isinstance(r, (list, IntegrityError)) for r in results), results
+    assert Invitation.objects.filter(accepted_at=None, revoked_at=None).count() == 1
+
+
+def test_one_invitation_accepted_twice_at_once_sets_the_password_once(grace):
+    [sent] = invite_users(users=[grace], by=None, base_url="http://x/")
+    results = run_at_once(
+        2, lambda i: accept_invitation(token=sent.token, password=f"long-password-{i}")
+    )
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(r, InvitationError) for r in results if r not in winners)

@@ -1,0 +1,332 @@
+"""Pages at a large school: queries, p50 and p95 per page, in-process through Django's client.
+
+    make bench-pages                      # 10,000 students
+    .venv/bin/python bench/pages_bench.py --students 2000 --requests 20
+
+It grows a school in its own PostgreSQL database (rollcall_bench_pages on the
+server of DATABASE_URL, or --database-url): N students, an active term billed
+to all of them whose due date has passed, a third of them paying (in full, in
+part or too much, through payments.ledger), some on payment plans; and a
+course of 300 students with 60 ended sessions. A second run reuses what is
+there and adds only what is missing. Then it requests each page --requests
+times (after a warm-up) and prints a table: queries, p50, p95 and size; for
+the exports also the time to the first byte and to the last. The last column
+is this process's CPU per request (Django's share; PostgreSQL's is apart), which
+a busy machine stretches less than the wall-clock times.
+"""
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--course-students", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL"),
+        help="A PostgreSQL URL; the bench uses its server with its own database name.",
+    )
+    parser.add_argument("--database-name", default="rollcall_bench_pages")
+    args = parser.parse_args()
+    if args.students < args.course_students or args.requests < 1 or args.sessions < 1:
+        parser.error("need --students >= --course-students, --requests >= 1, --sessions >= 1")
+    if not args.database_url or not args.database_url.startswith(("postgres://", "postgresql://")):
+        parser.error("set DATABASE_URL (or --database-url) to a PostgreSQL server")
+    return args
+
+
+def bench_database(url: str, name: str) -> str:
+    """The URL of the bench's own database on the same server, created if missing."""
+    import psycopg
+
+    parts = urlparse(url)
+    admin = urlunparse(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(parts._replace(path=f"/{name}"))
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    for name in ("REDIS_URL", "CHANNEL_LAYER"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["ATTENDANCE_IN_PROCESS_SWEEP"] = "0"
+    # The test client's host. No setup_test_environment(): it would make every
+    # template render copy its context for the client, which a server never does.
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def grow_school(args):
+    """Students, the billed term and its payments, the course and its registers."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession, Student
+    from payments import ledger
+    from payments.models import Payment, Term
+    from payments.permissions import ensure_fees_office_group
+
+    User = get_user_model()
+    office, _ = User.objects.get_or_create(username="bench-office")
+    office.groups.add(ensure_fees_office_group())
+    lecturer, _ = User.objects.get_or_create(username="bench-lecturer")
+    today = timezone.localdate()
+
+    have = Student.objects.count()
+    if have < args.students:
+        say(f"Adding {args.students - have:,} students ({have:,} there)")
+        Student.objects.bulk_create(
+            (
+                Student(
+                    student_number=f"B{n:06d}",
+                    first_name=f"First{n % 997}",
+                    last_name=f"Last{(n * 7919) % 10007:05d}",
+                    email=f"b{n}@school.example",
+                )
+                for n in range(have, args.students)
+            ),
+            batch_size=2000,
+        )
+    term = Term.objects.filter(name="Bench term").first()
+    if term is None:
+        term = Term.objects.create(
+            name="Bench term",
+            year=today.year,
+            starts_on=today - timedelta(days=70),
+            ends_on=today + timedelta(days=30),
+            fee=Decimal("120.00"),
+            due_on=today - timedelta(days=7),
+        )
+    ledger.activate_term(term=term)
+    started = time.perf_counter()
+    billed = ledger.bill_term(term=term)
+    if billed:
+        say(f"Billed {billed:,} students in {time.perf_counter() - started:.1f} s")
+
+    # A third pay: in full, in part or too much; every twentieth has a payment plan.
+    paying = list(
+        Student.objects.order_by("pk")
+        .exclude(payments__term=term)
+        .values_list("pk", flat=True)[: args.students]
+    )
+    paying = [pk for pk in paying if pk % 3 == 0]
+    if paying:
+        say(f"Recording {len(paying):,} payments through the ledger")
+        started = time.perf_counter()
+        amounts = ["120.00", "80.00", "150.00", "60.00", "119.99"]
+        students = Student.objects.in_bulk(paying)
+        for i, pk in enumerate(paying):
+            ledger.record_payment(
+                student=students[pk],
+                term=term,
+                amount=amounts[i % len(amounts)],
+                method="bank_transfer",
+                by=office,
+                received_at=timezone.now() - timedelta(days=(i * 13) % 70, hours=i % 9),
+            )
+            if i % 20 == 0:
+                ledger.extend_due_date(
+                    student=students[pk],
+                    term=term,
+                    due_on=today + timedelta(days=14),
+                    reason="Payment plan",
+                    by=office,
+                )
+            if i and i % 1000 == 0:
+                say(f"  {i:,}/{len(paying):,}")
+        say(f"  done in {time.perf_counter() - started:.1f} s")
+
+    course, created = Course.objects.get_or_create(
+        code="BENCH300", defaults={"title": "Benchmark course"}
+    )
+    course.lecturers.add(lecturer)
+    if created or not course.enrollments.exists():
+        first = Student.objects.order_by("pk")[: args.course_students]
+        Enrollment.objects.bulk_create(Enrollment(course=course, student=s) for s in first)
+    if not NetworkSession.objects.filter(course=course).exists():
+        say(f"Writing {args.sessions} ended sessions of {args.course_students} students")
+        sessions = []
+        day = timezone.now() - timedelta(days=args.sessions * 7 // 5 + 2)
+        while len(sessions) < args.sessions:
+            day += timedelta(days=1)
+            if day.weekday() >= 5:
+                continue
+            start = day.replace(hour=9, minute=0, second=0, microsecond=0)
+            sessions.append(
+                NetworkSession(
+                    course=course,
+                    date=timezone.localdate(start),
+                    started_at=start,
+                    ended_at=start + timedelta(hours=1),
+                    is_active=False,
+                    end_reason="ended",
+                    join_code="000000",
+                    code_rotated_at=start,
+                )
+            )
+        sessions = NetworkSession.objects.bulk_create(sessions)
+        statuses = ["present"] * 7 + ["late", "absent", "excused"]
+        enrolled = list(course.enrollments.values_list("student_id", flat=True))
+        AttendanceRecord.objects.bulk_create(
+            (
+                AttendanceRecord(
+                    session=s,
+                    student_id=pk,
+                    status=statuses[(i * 31 + j * 17) % len(statuses)],
+                    created_at=s.started_at,
+                    updated_at=s.started_at,
+                )
+                for i, s in enumerate(sessions)
+                for j, pk in enumerate(enrolled)
+            ),
+            batch_size=5000,
+        )
+    counts = {
+        "students": Student.objects.count(),
+        "payments": Payment.objects.filter(term=term).count(),
+        "records": AttendanceRecord.objects.filter(session__course=course).count(),
+    }
+    return office, lecturer, course, counts
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def measure(client, url: str, requests: int) -> dict:
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    def fetch():
+        started, cpu = time.perf_counter(), time.process_time()
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        first = None
+        if response.streaming:
+            size = 0
+            for chunk in response.streaming_content:
+                if first is None:
+                    first = time.perf_counter() - started
+                size += len(chunk)
+        else:
+            size = len(response.content)
+        return time.perf_counter() - started, first, size, time.process_time() - cpu
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as ctx:
+        fetch()
+    queries = len(ctx.captured_queries)
+    for _ in range(3):
+        fetch()
+    wholes, firsts, cpus, size = [], [], [], 0
+    for _ in range(requests):
+        whole, first, size, cpu = fetch()
+        wholes.append(whole * 1000)
+        cpus.append(cpu * 1000)
+        if first is not None:
+            firsts.append(first * 1000)
+    result = {
+        "queries": queries,
+        "p50": statistics.median(wholes),
+        "p95": percentile(wholes, 0.95),
+        "cpu": statistics.median(cpus),
+        "size": size,
+    }
+    if firsts:
+        result["first_p50"] = statistics.median(firsts)
+        result["first_p95"] = percentile(firsts, 0.95)
+    return result
+
+
+def main() -> None:
+    args = parse_args()
+    url = bench_database(args.database_url, args.database_name)
+    say(f"Database {args.database_name} on {urlparse(url).hostname}")
+    setup_django(url)
+    from django.db import connection
+    from django.test import Client
+
+    office, lecturer, course, counts = grow_school(args)
+    say(
+        f"School: {counts['students']:,} students, {counts['payments']:,} payments this term; "
+        f"{course.code}: {course.enrollments.count()} students, {counts['records']:,} records"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+
+    # As the server does after loading (config/asgi.py): what lives as long as
+    # the process is kept out of the garbage collector's full collections.
+    gc.collect()
+    gc.freeze()
+    office_client, lecturer_client = Client(), Client()
+    office_client.force_login(office)
+    lecturer_client.force_login(lecturer)
+    register = f"/courses/{course.pk}/register/"
+    cases = [
+        ("/students/", office_client, "/students/"),
+        ("/students/?status=OVERDUE", office_client, "/students/?status=OVERDUE"),
+        ("/students/?sort=-balance", office_client, "/students/?sort=-balance"),
+        ("/students/?q=last0042", office_client, "/students/?q=last0042"),
+        ("/api/students/?status=OVERDUE", office_client, "/api/students/?status=OVERDUE"),
+        ("/students/export.csv", office_client, "/students/export.csv"),
+        ("/students/export.xlsx", office_client, "/students/export.xlsx"),
+        (f"{course.code} register", lecturer_client, register),
+        (f"{course.code} register.csv", lecturer_client, f"/courses/{course.pk}/register.csv"),
+    ]
+    load = os.getloadavg()
+    say(
+        f"\n{platform.node()}: {os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} "
+        f"{load[2]:.2f}; PostgreSQL {pg_version}; {args.requests} requests each, "
+        f"{datetime.now():%Y-%m-%d %H:%M}\n"
+    )
+    say("| page | queries | p50 | p95 | first byte p50 / p95 | size | Django CPU p50 |")
+    say("|---|---|---|---|---|---|---|")
+    for label, client, path in cases:
+        r = measure(client, path, args.requests)
+        first = f"{r['first_p50']:.1f} / {r['first_p95']:.1f} ms" if "first_p50" in r else ""
+        say(
+            f"| `{label}` | {r['queries']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {first} "
+            f"| {r['size'] / 1024:.0f} KiB | {r['cpu']:.1f} ms |"
+        )
+    load = os.getloadavg()
+    say(f"\nLoad after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
