@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from realtime import metrics
 
@@ -275,14 +275,8 @@ class CountsPublisher:
             if session_id in self._pending:
                 return  # the trailing send will read the latest counts
             wait = self._last_sent.get(session_id, -1e9) + self.interval - self.clock()
-            # The first change after a quiet spell goes at once. On PostgreSQL
-            # from a thread of its own, so the thread that committed (a batch of
-            # joins waiting for their replies) does not wait for the count
-            # query; SQLite takes one thread at a time (realtime/db.py).
-            if wait > 0 or connection.vendor == "postgresql":
-                timer = threading.Timer(
-                    max(0.0, wait), self._flush, args=(session_id, groups, read)
-                )
+            if wait > 0:
+                timer = threading.Timer(wait, self._flush, args=(session_id, groups, read))
                 timer.daemon = True
                 self._pending[session_id] = timer
                 self._live.add(timer)
