@@ -257,10 +257,16 @@ class CountsPublisher:
     """
 
     def __init__(
-        self, interval: float = COUNTS_INTERVAL, clock: Callable[[], float] = time.monotonic
+        self,
+        interval: float = COUNTS_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        timed: bool = True,
     ) -> None:
         self.interval = interval
         self.clock = clock
+        # Whether its pushes feed the join -> push latency histogram (counts do).
+        self.timed = timed
         self._lock = threading.Lock()
         self._last_sent: dict[int, float] = {}
         self._pending: dict[int, threading.Timer] = {}
@@ -332,7 +338,7 @@ class CountsPublisher:
             return
 
         def sent() -> None:
-            if since is not None:
+            if self.timed and since is not None:
                 metrics.JOIN_PUSH_SECONDS.observe(time.monotonic() - since)
 
         def failed() -> None:
@@ -370,7 +376,7 @@ def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) ->
 
 # Name lists are coalesced the same way, less often: they are longer and change
 # only when a student first checks in.
-roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND)
+roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND, timed=False)
 
 
 def publish_roster(*, session_id: int, groups: list[str], read: CountsReader) -> None:

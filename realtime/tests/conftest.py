@@ -28,7 +28,7 @@ def _channel_layer(request, settings, monkeypatch):
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     publisher = broadcast.CountsPublisher()
     monkeypatch.setattr(broadcast, "counts_publisher", publisher)
-    rosters = broadcast.CountsPublisher(interval=1 / broadcast.ROSTERS_PER_SECOND)
+    rosters = broadcast.CountsPublisher(interval=1 / broadcast.ROSTERS_PER_SECOND, timed=False)
     monkeypatch.setattr(broadcast, "roster_publisher", rosters)
     yield
     # A trailing count send must not read the database after the test is over,
