@@ -4,7 +4,15 @@ With Redis, the cache backend (config/redis_cache.py) shares one client per
 process, so counting from many sockets and threads uses one connection pool.
 """
 
+import logging
+
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("rollcall.realtime")
+
+# What a cache call raises while Redis is unreachable (a restart, say).
+CACHE_DOWN = (RedisError, OSError)
 
 
 def count_up(key: str, *, timeout: int) -> int:
@@ -22,5 +30,32 @@ def count_up(key: str, *, timeout: int) -> int:
 
 
 def read_count(key: str) -> int:
-    """The counter's value; 0 if none is open."""
-    return cache.get(key) or 0
+    """The counter's value; 0 if none is open, or if the cache cannot be reached.
+
+    A counter guards against abuse (wrong join codes): while Redis restarts,
+    students keep checking in rather than all being refused.
+    """
+    try:
+        return cache.get(key) or 0
+    except CACHE_DOWN as exc:
+        logger.warning("Cache unreachable, counter %s read as 0: %r", key.split(":")[0], exc)
+        return 0
+
+
+def try_count_up(key: str, *, timeout: int) -> int | None:
+    """count_up, or None if the cache cannot be reached."""
+    try:
+        return count_up(key, timeout=timeout)
+    except CACHE_DOWN as exc:
+        logger.warning("Cache unreachable, counter %s not counted: %r", key.split(":")[0], exc)
+        return None
+
+
+def read_counts(keys: list[str]) -> dict[str, int]:
+    """Several counters in one round trip; those not open (or all, without the cache) are 0."""
+    try:
+        found = cache.get_many(keys)
+    except CACHE_DOWN as exc:
+        logger.warning("Cache unreachable, %d counters read as 0: %r", len(keys), exc)
+        found = {}
+    return {key: found.get(key) or 0 for key in keys}

@@ -18,6 +18,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from attendance.sweeper import start_in_process_sweeper_if_enabled  # noqa: E402
+from realtime.daphne import install as adjust_daphne  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -28,6 +29,8 @@ application = ProtocolTypeRouter(
 )
 
 start_in_process_sweeper_if_enabled()
+# Under daphne: graceful SIGTERM, close codes, bookkeeping (realtime/daphne.py).
+adjust_daphne()
 
 # Everything loaded so far (Django, the apps, the URLconfs) lives as long as
 # the process. Frozen, the collector no longer walks it: a full collection

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dj_database_url
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from config.env import envbool, envint, envlist, envstr, host_port, network_list, redis_url_options
 
@@ -115,8 +117,9 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": DB_POOL_MIN_SIZE,
             "max_size": DB_POOL_MAX_SIZE,
-            # Seconds a borrower waits for a free connection before an error.
-            "timeout": 10,
+            # Seconds a borrower waits for a free connection before an error
+            # (while the database is away, a device's join is told to retry).
+            "timeout": envint("DB_POOL_TIMEOUT", 10, minimum=1),
         }
 else:
     DATABASES = {
@@ -181,7 +184,8 @@ def redis_channel_layer(url: str, *, prefix: str = "rollcall") -> dict:
         )
     if CHANNEL_LAYER == "pubsub":
         return {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis' pub/sub layer, made to come back after a Redis restart.
+            "BACKEND": "realtime.layer.ResilientPubSubChannelLayer",
             "CONFIG": {"hosts": [host], "prefix": prefix},
         }
     return {
@@ -207,6 +211,9 @@ if REDIS_URL:
             "BACKEND": "config.redis_cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "rollcall",
+            # Fail fast while Redis restarts (redis-py retries 10 times by
+            # default, seconds per call): callers degrade (attendance/counters.py).
+            "OPTIONS": {"retry": Retry(NoBackoff(), 1), "socket_connect_timeout": 2},
         }
     }
     if REDIS_SENTINELS:

@@ -11,9 +11,14 @@ a burst of 1,000 joins costs a handful of count queries and pushes, not
 1,000. Each push carries a version taken from the shared cache, so a
 subscriber fed by several processes keeps the newest value (see
 realtime/coalesce.py for the subscriber's side of the 10-a-second limit).
+
+A publish that fails (Redis restarting) is not lost: an event is tried again
+every RETRY_SECONDS, in order, and a count is read again and resent. Each
+group is tried on its own, so one failure does not skip the other groups.
 """
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -21,7 +26,9 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
+
+from realtime import metrics
 
 logger = logging.getLogger("rollcall.realtime")
 
@@ -30,6 +37,8 @@ COUNTS_PER_SECOND = 10  # count pushes per session that a subscriber gets at mos
 COUNTS_INTERVAL = 1 / COUNTS_PER_SECOND  # seconds between one process's readings
 ROSTERS_PER_SECOND = 2  # name lists (session.roster) per session a subscriber gets at most
 SEND_TIMEOUT = 5.0
+RETRY_SECONDS = 0.5  # between tries of a publish that failed
+GIVE_UP_SECONDS = 300.0
 
 
 def course_group(course_id: int) -> str:
@@ -71,33 +80,69 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-def _log_failure(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.error("Could not publish", exc_info=future.exception())
-
-
-def _run(make: Callable[[], Awaitable]) -> None:
+def _run(make: Callable[[], Awaitable[list[str]]], finished: Callable[[list[str]], None]) -> None:
+    """Run the publish `make()` on the server loop (or here) and pass its failures on."""
     loop = _server_loop
     if loop is not None and loop.is_running() and not _on_loop_thread(loop):
         # Handed to the loop without waiting: the database thread that
         # committed must not stall behind the sockets (a burst of joins), and
         # sends from one thread still reach the loop in order.
-        asyncio.run_coroutine_threadsafe(make(), loop).add_done_callback(_log_failure)
+        future = asyncio.run_coroutine_threadsafe(make(), loop)
+
+        def done(future) -> None:
+            if not future.cancelled():
+                finished(future.result())
+
+        future.add_done_callback(done)
     else:
-        async_to_sync(make)()
+        finished(async_to_sync(make)())
 
 
-def _send_now(groups: list[str], message: dict) -> None:
+async def _publish(layer, groups: list[str], message: dict) -> list[str]:
+    """group_send to each group; the groups that failed (each one is tried, whatever failed)."""
+    failed = []
+    for group in groups:
+        try:
+            await layer.group_send(group, message)
+        except Exception as exc:
+            failed.append(group)
+            metrics.PUBLISH_FAILURES.inc()
+            logger.warning("Could not publish %s to %s: %r", message.get("type"), group, exc)
+    return failed
+
+
+def _send_now(
+    groups: list[str],
+    message: dict,
+    *,
+    on_failure: Callable[[], None] | None = None,
+    on_success: Callable[[], None] | None = None,
+    retrying: bool = False,
+) -> None:
+    """Publish now; what fails goes to `on_failure`, or else is tried again later (retries)."""
     layer = get_channel_layer()
     if layer is None:
         return
+    if not retrying and retries.waiting():
+        # Behind earlier failures, so that listeners get events in order.
+        if on_failure is not None:
+            on_failure()
+        else:
+            retries.add(groups, message)
+        return
 
-    async def send_all() -> None:
-        for group in groups:
-            await layer.group_send(group, message)
+    def finished(failed: list[str]) -> None:
+        if not failed:
+            if on_success is not None:
+                on_success()
+            return
+        if on_failure is not None:
+            on_failure()
+        else:
+            retries.add(failed, message)
 
     try:
-        _run(send_all)
+        _run(functools.partial(_publish, layer, groups, message), finished)
     except Exception:
         # The database is the truth and clients re-read it on reconnect; a
         # lost push must never undo or fail the committed change.
@@ -107,6 +152,94 @@ def _send_now(groups: list[str], message: dict) -> None:
 def publish(groups: list[str], message: dict) -> None:
     """Send `message` to `groups` once the current transaction commits."""
     transaction.on_commit(lambda: _send_now(groups, message))
+
+
+# --- Publishes that failed ----------------------------------------------------------------
+
+
+class PublishRetries:
+    """Events whose publish failed (Redis restarting), sent again in order until it works.
+
+    A listener that was cut off too re-reads the database when its own
+    connection comes back (realtime/layer.py); this covers the others, whose
+    subscription never broke but who missed what this process could not send.
+    After `give_up` seconds an event is dropped (and logged): by then every
+    listener has re-read the database.
+    """
+
+    def __init__(self, interval: float = RETRY_SECONDS, give_up: float = GIVE_UP_SECONDS) -> None:
+        self.interval = interval
+        self.give_up = give_up
+        self._lock = threading.Lock()
+        self._pending: list[tuple[list[str], dict, float]] = []
+        self._timer: threading.Timer | None = None
+        self._busy = False  # a round is being sent
+
+    def waiting(self) -> bool:
+        return self._busy or bool(self._pending)
+
+    def add(self, groups: list[str], message: dict, since: float | None = None) -> None:
+        with self._lock:
+            self._pending.append((groups, message, since or time.monotonic()))
+            if self._timer is None:
+                self._timer = threading.Timer(self.interval, self._retry)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _retry(self) -> None:
+        with self._lock:
+            batch, self._pending, self._timer = self._pending, [], None
+            self._busy = True
+        try:
+            self._send_batch(batch)
+        finally:
+            self._busy = False
+
+    def _send_batch(self, batch: list[tuple[list[str], dict, float]]) -> None:
+        for index, (groups, message, since) in enumerate(batch):
+            if time.monotonic() - since > self.give_up:
+                logger.error("Gave up publishing %s to %s", message.get("type"), groups)
+                continue
+            failed = self._send(groups, message)
+            if failed:
+                # Still down: this one and the rest wait for the next round, in order.
+                with self._lock:
+                    self._pending[:0] = [(failed, message, since), *batch[index + 1 :]]
+                    if self._timer is None:
+                        self._timer = threading.Timer(self.interval, self._retry)
+                        self._timer.daemon = True
+                        self._timer.start()
+                return
+
+    def _send(self, groups: list[str], message: dict) -> list[str]:
+        """Publish and wait for the outcome (this is the retry thread: waiting is fine)."""
+        layer = get_channel_layer()
+        outcome: list[list[str]] = []
+        done = threading.Event()
+
+        def finished(failed: list[str]) -> None:
+            outcome.append(failed)
+            done.set()
+
+        try:
+            _run(functools.partial(_publish, layer, groups, message), finished)
+        except Exception:
+            logger.exception("Could not publish %s to %s", message.get("type"), groups)
+            return groups
+        if not done.wait(SEND_TIMEOUT):
+            return groups
+        return outcome[0]
+
+    def clear(self) -> None:
+        """Drop everything waiting (tests)."""
+        with self._lock:
+            self._pending = []
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+retries = PublishRetries()
 
 
 # --- Coalesced counts ---------------------------------------------------------------------
@@ -124,17 +257,27 @@ class CountsPublisher:
     """
 
     def __init__(
-        self, interval: float = COUNTS_INTERVAL, clock: Callable[[], float] = time.monotonic
+        self,
+        interval: float = COUNTS_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        timed: bool = True,
     ) -> None:
         self.interval = interval
         self.clock = clock
+        # Whether its pushes feed the join -> push latency histogram (counts do).
+        self.timed = timed
         self._lock = threading.Lock()
         self._last_sent: dict[int, float] = {}
         self._pending: dict[int, threading.Timer] = {}
         self._live: set[threading.Timer] = set()  # waiting or sending
+        # When the oldest change not yet published happened, per session.
+        self._since: dict[int, float] = {}
+        self._ended: set[int] = set()
 
     def changed(self, *, session_id: int, groups: list[str], read: CountsReader) -> None:
         with self._lock:
+            self._since.setdefault(session_id, time.monotonic())
             if session_id in self._pending:
                 return  # the trailing send will read the latest counts
             wait = self._last_sent.get(session_id, -1e9) + self.interval - self.clock()
@@ -151,7 +294,9 @@ class CountsPublisher:
     def forget(self, session_id: int) -> None:
         """The session ended: a count still waiting would only arrive after session.ended."""
         with self._lock:
+            self._ended.add(session_id)
             self._last_sent.pop(session_id, None)
+            self._since.pop(session_id, None)
             timer = self._pending.pop(session_id, None)
             if timer is not None:
                 self._live.discard(timer)
@@ -179,12 +324,44 @@ class CountsPublisher:
                 self._live.discard(threading.current_thread())
 
     def _send(self, session_id: int, groups: list[str], read: CountsReader) -> None:
+        with self._lock:
+            since = self._since.pop(session_id, None)
         try:
             event = read()
+        except (OperationalError, InterfaceError) as exc:
+            # The database is away (restarting): read again once it is back.
+            logger.warning("Could not read the counts of session %s: %s", session_id, exc)
+            self._retry_later(session_id, groups, read, since)
+            return
         except Exception:
             logger.exception("Could not read the counts of session %s", session_id)
             return
-        _send_now(groups, event)
+
+        def sent() -> None:
+            if self.timed and since is not None:
+                metrics.JOIN_PUSH_SECONDS.observe(time.monotonic() - since)
+
+        def failed() -> None:
+            self._retry_later(session_id, groups, read, since)
+
+        _send_now(groups, event, on_failure=failed, on_success=sent)
+
+    def _retry_later(
+        self, session_id: int, groups: list[str], read: CountsReader, since: float | None
+    ) -> None:
+        """The layer refused the reading: read again (the counts may have moved) and resend."""
+        with self._lock:
+            if session_id in self._ended:
+                return
+            if since is not None:
+                self._since[session_id] = min(since, self._since.get(session_id, since))
+            if session_id in self._pending:
+                return
+            timer = threading.Timer(RETRY_SECONDS, self._flush, args=(session_id, groups, read))
+            timer.daemon = True
+            self._pending[session_id] = timer
+            self._live.add(timer)
+            timer.start()
 
 
 counts_publisher = CountsPublisher()
@@ -199,7 +376,7 @@ def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) ->
 
 # Name lists are coalesced the same way, less often: they are longer and change
 # only when a student first checks in.
-roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND)
+roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND, timed=False)
 
 
 def publish_roster(*, session_id: int, groups: list[str], read: CountsReader) -> None:

@@ -97,6 +97,12 @@ class LatestWins:
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
 
+    def reset(self) -> None:
+        """Forget what was sent and each reading's version: a snapshot starts afresh."""
+        self.close()
+        self._version.clear()
+        self._last_sent.clear()
+
     def close(self) -> None:
         for timer in self._timers.values():
             timer.cancel()

@@ -38,6 +38,8 @@ def _csrf_token(scope: dict) -> str:
 
 
 class DashboardConsumer(LecturerSocket):
+    kind = "dashboard"
+
     async def connect(self):
         # The live name list, folded like the counts: latest wins, a few a second.
         self.rosters = LatestWins(
@@ -70,6 +72,10 @@ class DashboardConsumer(LecturerSocket):
         self.rosters.close()
         await super().disconnect(code)
 
+    async def layer_up(self, event: dict) -> None:
+        self.rosters.reset()  # a restarted Redis versions the name lists from 1 again
+        await super().layer_up(event)
+
     async def session_roster(self, event: dict) -> None:
         # The audience decides: a lecturer hears only their own courses' groups.
         if self._relevant(event):
@@ -90,3 +96,9 @@ class DashboardConsumer(LecturerSocket):
         )
         if html and not self.closing:
             await self.send(text_data=html)
+
+    async def send_stale(self) -> None:
+        await self.send(text_data=snapshots.html_live_indicator(live=False))
+
+    async def send_live(self) -> None:
+        await self.send(text_data=snapshots.html_live_indicator(live=True))

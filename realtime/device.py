@@ -9,15 +9,20 @@ refusals to error frames or close codes.
 import asyncio
 import ipaddress
 import logging
+import time
 
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from attendance import presence
-from attendance.devices import hello_device
-from realtime import broadcast
+from attendance.devices import DeviceRef, hello_many
+from realtime import broadcast, metrics
+from realtime.batching import Batcher
 from realtime.db import db_call
+from realtime.layer import LOST as LAYER_LOST
 from realtime.protocol import (
     CLOSE_FORBIDDEN,
+    CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_UNAUTHENTICATED,
     ClientError,
@@ -26,6 +31,25 @@ from realtime.protocol import (
 )
 
 logger = logging.getLogger("rollcall.realtime")
+
+# The database cannot be reached (restarting, or every pooled connection
+# busy past the pool's timeout): the device is told to try again.
+DB_DOWN = (OperationalError, InterfaceError)
+CLOSE_TRY_AGAIN_LATER = 1013
+# After the channel layer comes back, one check per session and process
+# whether it ended meanwhile, shared by all its devices for this long.
+SESSION_CHECK_SECONDS = 2.0
+
+
+# Each kind of database work of all the process's device sockets, in batches.
+hellos = Batcher(hello_many)
+joins = Batcher(presence.join_many)
+# A pong may wait half a second; the write it carries waits for company.
+heartbeats = Batcher(presence.heartbeat_many, linger=0.5, parallel=1)
+
+
+def unavailable() -> ClientError:
+    return ClientError("unavailable", "The server cannot reach its database; try again shortly.")
 
 
 def _client_ip(scope: dict) -> str | None:
@@ -36,8 +60,22 @@ def _client_ip(scope: dict) -> str | None:
         return None
 
 
+_session_checks: dict[int, tuple[float, asyncio.Future]] = {}
+
+
+async def _session_active(session_id: int) -> bool:
+    """Whether the session still runs: one query per session however many devices ask."""
+    loop = asyncio.get_running_loop()
+    checked = _session_checks.get(session_id)
+    if checked is None or loop.time() - checked[0] > SESSION_CHECK_SECONDS:
+        future = asyncio.ensure_future(db_call(presence.session_is_active)(session_id=session_id))
+        checked = _session_checks[session_id] = (loop.time(), future)
+    return await asyncio.shield(checked[1])
+
+
 class DeviceConsumer(JsonSocket):
     hello_timeout = 10.0
+    kind = "device"
 
     # --- socket handlers ------------------------------------------------------------
 
@@ -46,17 +84,25 @@ class DeviceConsumer(JsonSocket):
         self.session_id = None
         self.last_written = None
         await self.accept()
-        self._hello_deadline = asyncio.create_task(self._close_without_hello())
+        # A timer, not a task: a task cancelled after the hello would keep its
+        # exception, traceback and frame for the socket's lifetime.
+        self._hello_deadline = asyncio.get_running_loop().call_later(
+            self.hello_timeout, self._no_hello_in_time
+        )
 
     async def disconnect(self, code):
-        self._hello_deadline.cancel()
+        self._forget_hello_deadline()
         if self.device is None:
             return
         await self.channel_layer.group_discard(
             broadcast.device_group(self.device.pk), self.channel_name
         )
-        if self.session_id is not None:
-            await self._leave_session()
+        # A graceful restart keeps the device counted: it is back in a moment.
+        if self.session_id is not None and not self.draining:
+            try:
+                await self._leave_session()
+            except DB_DOWN:
+                logger.warning("Could not record that device %s left", self.device.pk)
 
     async def handle(self, message: dict) -> None:
         kind = message["type"]
@@ -71,24 +117,44 @@ class DeviceConsumer(JsonSocket):
             raise ClientError("unknown_type", f"Unknown message type {kind!r}.")
         await handler(self, message)
 
-    async def _close_without_hello(self) -> None:
-        await asyncio.sleep(self.hello_timeout)
+    def _no_hello_in_time(self) -> None:
+        self._hello_deadline = None
         if self.device is None:
-            await self.close_with(CLOSE_UNAUTHENTICATED)
+            self._closer = asyncio.ensure_future(self.close_with(CLOSE_UNAUTHENTICATED))
+
+    def _forget_hello_deadline(self) -> None:
+        if self._hello_deadline is not None:
+            self._hello_deadline.cancel()
+            self._hello_deadline = None
 
     # --- command handlers --------------------------------------------------------------
 
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
-        device = await db_call(hello_device)(public_id=device_id, token=token)
+        try:
+            device = await hellos((device_id, token))
+        except DB_DOWN:
+            # Not authenticated yet, so not worth keeping: reconnect later.
+            await self.send_error("unavailable", unavailable().detail)
+            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            return
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
-        self.device = device
-        # The hello touched the device: it counts as the first heartbeat.
-        self.last_written = device.last_used_at
-        self._hello_deadline.cancel()
-        await self.channel_layer.group_add(broadcast.device_group(device.pk), self.channel_name)
+        self.device = DeviceRef.of(device)
+        self.last_written = None  # the first heartbeat writes
+        self._forget_hello_deadline()
+        group = broadcast.device_group(device.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        # One live socket per device token: an older socket of this device,
+        # on any process, closes itself when it hears this (device_hello).
+        self.hello_at = time.time_ns()
+        try:
+            await self.channel_layer.group_send(
+                group, {"type": "device.hello", "channel": self.channel_name, "at": self.hello_at}
+            )
+        except LAYER_LOST as exc:
+            logger.warning("Could not announce device %s's new socket: %r", device.pk, exc)
         await self.send_json(
             {
                 "type": "welcome",
@@ -97,30 +163,48 @@ class DeviceConsumer(JsonSocket):
                 "heartbeat": presence.heartbeat_seconds(),
             }
         )
+        if "session" in message:
+            # A resume: hello and re-attach in one frame, for a device coming back.
+            await self.cmd_join({"type": "join", "session": message["session"]})
 
     async def cmd_hello_again(self, message: dict) -> None:
         raise ClientError("bad_message", "Already authenticated.")
 
     async def cmd_join(self, message: dict) -> None:
+        try:
+            await self._join(message)
+        except ClientError as error:
+            metrics.joins.get(error.code, metrics.joins["bad_message"]).inc()
+            raise
+        except DB_DOWN:
+            metrics.joins["unavailable"].inc()
+            raise unavailable() from None
+
+    async def _join(self, message: dict) -> None:
         ip_address = _client_ip(self.scope)
         try:
             if "code" in message:
-                code = require(message, "code", str)
-                session = await db_call(presence.join_by_code)(
-                    device=self.device, code=code, ip_address=ip_address
+                request = presence.JoinRequest(
+                    device=self.device,
+                    code=require(message, "code", str),
+                    ip_address=ip_address,
                 )
             elif "session" in message:
-                session_id = require(message, "session", int)
-                session = await db_call(presence.join_by_session)(
-                    device=self.device, session_id=session_id, ip_address=ip_address
+                request = presence.JoinRequest(
+                    device=self.device,
+                    session_id=require(message, "session", int),
+                    ip_address=ip_address,
                 )
             else:
                 raise ClientError("bad_message", 'A join needs "code" or "session".')
+            session = await joins(request)
         except presence.JoinRefused as refusal:
             raise ClientError(refusal.code, refusal.detail) from None
         except presence.DeviceRevoked:
+            metrics.joins["revoked"].inc()
             await self.close_with(CLOSE_FORBIDDEN)
             return
+        metrics.joins["joined"].inc()
         if self.session_id is not None and self.session_id != session.pk:
             await self._leave_session()
         self.session_id = session.pk
@@ -133,12 +217,19 @@ class DeviceConsumer(JsonSocket):
         )
 
     async def cmd_ping(self, message: dict) -> None:
-        if await self._heartbeat():
+        try:
+            alive = await self._heartbeat()
+        except DB_DOWN:
+            raise unavailable() from None
+        if alive:
             await self.send_json({"type": "pong"})
 
     async def cmd_leave(self, message: dict) -> None:
         if self.session_id is not None:
-            await self._leave_session()
+            try:
+                await self._leave_session()
+            except DB_DOWN:
+                raise unavailable() from None
         await self.send_json({"type": "left"})
 
     commands = {
@@ -166,17 +257,44 @@ class DeviceConsumer(JsonSocket):
     async def device_revoked(self, event: dict) -> None:
         await self.close_with(CLOSE_FORBIDDEN)
 
+    async def device_hello(self, event: dict) -> None:
+        """The same device said hello on another socket: the newer one stays."""
+        if event["channel"] == self.channel_name:
+            return
+        if (event["at"], event["channel"]) > (self.hello_at, self.channel_name):
+            metrics.DEVICES_REPLACED.inc()
+            # Its presence row stays: the newer socket carries on with it.
+            self.session_id = None
+            await self.close_with(CLOSE_REPLACED)
+
+    async def layer_up(self, event: dict) -> None:
+        """The channel layer was down: a session.ended may have been missed, so ask."""
+        session_id = self.session_id
+        if session_id is None:
+            return
+        try:
+            if await _session_active(session_id):
+                return
+            status = await db_call(presence.session_status)(
+                session_id=session_id, student_id=self.device.student_id
+            )
+        except DB_DOWN:
+            return  # the next heartbeat finds out
+        await self.session_ended(
+            {"session": session_id, "statuses": {str(self.device.student_id): status}}
+        )
+
     # --- helpers ----------------------------------------------------------------------------
 
     async def _heartbeat(self) -> bool:
         """Write presence if due; False (and the socket closed) if the device was revoked."""
-        now = timezone.now()
+        if not presence.heartbeat_due(last_written=self.last_written, now=timezone.now()):
+            return True  # nothing to write, nothing to read: a pong at once
         try:
-            self.last_written = await db_call(presence.heartbeat)(
-                device=self.device,
-                session_id=self.session_id,
-                last_written=self.last_written,
-                now=now,
+            self.last_written = await heartbeats(
+                presence.HeartbeatRequest(
+                    device=self.device, session_id=self.session_id, last_written=self.last_written
+                )
             )
         except presence.DeviceRevoked:
             await self.close_with(CLOSE_FORBIDDEN)

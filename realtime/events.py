@@ -43,6 +43,7 @@ def public_event(event: dict) -> dict:
 
 class EventsConsumer(LecturerSocket):
     auth_timeout = 10.0
+    kind = "events"
 
     async def connect(self):
         await super().connect()
@@ -94,3 +95,10 @@ class EventsConsumer(LecturerSocket):
 
     async def push_session_event(self, event: dict) -> None:
         await self.send_json(public_event(event))
+
+    async def send_stale(self) -> None:
+        # Events may be missing until the next {"type": "snapshot"}.
+        await self.send_json({"type": "stale"})
+
+    async def send_live(self) -> None:
+        return  # the snapshot just sent says it

@@ -2,9 +2,10 @@
 
 from channels.db import database_sync_to_async
 
-from realtime import ticker
+from realtime import metrics, ticker
 from realtime.audience import Audience, audience_for
 from realtime.coalesce import LatestWins
+from realtime.layer import layer_down
 from realtime.protocol import CLOSE_FORBIDDEN, JsonSocket
 
 
@@ -15,7 +16,7 @@ class LecturerSocket(JsonSocket):
 
     async def connect(self):
         self.audience = None
-        self.counts = LatestWins(self.push_counts)
+        self.counts = LatestWins(self._push_counts)
         self._watching = False
         await self.accept()
 
@@ -31,7 +32,9 @@ class LecturerSocket(JsonSocket):
             await self.channel_layer.group_add(group, self.channel_name)
         ticker.watch()
         self._watching = True
-        await self.send_snapshot()
+        await self._snapshot()
+        if layer_down(self.channel_layer):
+            await self.send_stale()
         return True
 
     async def disconnect(self, code):
@@ -54,15 +57,40 @@ class LecturerSocket(JsonSocket):
 
     async def session_started(self, event: dict) -> None:
         if self._relevant(event):
-            await self.push_session_event(event)
+            await self._push(event)
 
     async def session_code(self, event: dict) -> None:
         if self._relevant(event):
-            await self.push_session_event(event)
+            await self._push(event)
 
     async def session_ended(self, event: dict) -> None:
         if self._relevant(event):
-            await self.push_session_event(event)
+            await self._push(event)
+
+    async def layer_down(self, event: dict) -> None:
+        # Events may be missed from now on: the screen must not look live.
+        if self.audience is not None:
+            await self.send_stale()
+
+    async def layer_up(self, event: dict) -> None:
+        # What was published meanwhile is lost: start again from the database.
+        # Versions start again too (a restarted Redis counts from 1).
+        if self.audience is not None:
+            self.counts.reset()
+            await self._snapshot()
+            await self.send_live()
+
+    async def _push(self, event: dict) -> None:
+        metrics.pushes[event["type"]].inc()
+        await self.push_session_event(event)
+
+    async def _push_counts(self, event: dict) -> None:
+        metrics.pushes["session.counts"].inc()
+        await self.push_counts(event)
+
+    async def _snapshot(self) -> None:
+        metrics.pushes["snapshot"].inc()
+        await self.send_snapshot()
 
     async def session_roster(self, event: dict) -> None:
         """Students' names: only the dashboard shows them (DashboardConsumer); programs on
@@ -77,4 +105,12 @@ class LecturerSocket(JsonSocket):
         raise NotImplementedError
 
     async def push_session_event(self, event: dict) -> None:
+        raise NotImplementedError
+
+    async def send_stale(self) -> None:
+        """Tell the client that events may be missing until the next snapshot."""
+        raise NotImplementedError
+
+    async def send_live(self) -> None:
+        """Tell the client that events flow again (a snapshot has just been sent)."""
         raise NotImplementedError

@@ -10,11 +10,12 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from realtime import broadcast
+from realtime import broadcast, metrics
 
 logger = logging.getLogger("rollcall.realtime")
 
@@ -25,6 +26,19 @@ CLOSE_PROTOCOL = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_RATE_LIMITED = 4429
+CLOSE_REPLACED = 4409  # the same device said hello on a newer socket
+# The server is restarting: come back at once (RFC 6455 "Service Restart"; one
+# of the codes htmx-ext-ws 2.x reconnects after, DESIGN §1).
+CLOSE_SERVICE_RESTART = 1012
+
+# Every socket open in this process, by kind, for the graceful shutdown
+# (realtime/shutdown.py) and the open-sockets gauge, which counts them when
+# scraped. Weak: a consumer that crashed is gone from them too.
+open_sockets: dict[str, weakref.WeakSet] = {
+    kind: weakref.WeakSet() for kind in metrics.SOCKET_KINDS
+}
+for _kind, _sockets in open_sockets.items():
+    metrics.OPEN_SOCKETS.labels(_kind).set_function(_sockets.__len__)
 
 
 class ClientError(Exception):
@@ -51,13 +65,23 @@ class JsonSocket(AsyncWebsocketConsumer):
     # A device sends a ping every heartbeat; this is far above any honest client.
     flood_limit = 30
     flood_window = 10.0
+    kind = "device"  # which open-sockets gauge counts it (realtime/metrics.py)
+    # Set for the whole process by a graceful shutdown (realtime/shutdown.py).
+    draining = False
 
     async def websocket_connect(self, message):
         self.closing = False
         self._window_start = time.monotonic()
         self._window_count = 0
         broadcast.remember_server_loop(asyncio.get_running_loop())
+        open_sockets[self.kind].add(self)
         await super().websocket_connect(message)
+        if self.draining:
+            await self.close_with(CLOSE_SERVICE_RESTART)
+
+    async def websocket_disconnect(self, message):
+        open_sockets[self.kind].discard(self)
+        await super().websocket_disconnect(message)
 
     async def dispatch(self, message):
         # channels runs close_old_connections() before every handler, in the
@@ -83,7 +107,7 @@ class JsonSocket(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "detail": detail})
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.closing:
+        if self.closing or self.draining:
             return
         if text_data is None or bytes_data is not None:
             await self.close_with(CLOSE_PROTOCOL)
@@ -116,3 +140,11 @@ class JsonSocket(AsyncWebsocketConsumer):
 
     async def handle(self, message: dict) -> None:
         raise NotImplementedError
+
+    # --- channel-layer handlers every socket has -------------------------------------
+
+    async def layer_down(self, event: dict) -> None:
+        """This process lost Redis (realtime/layer.py); events may be missed until layer.up."""
+
+    async def layer_up(self, event: dict) -> None:
+        """This process listens again; what was published meanwhile is lost."""

@@ -36,6 +36,15 @@ DEVICE_PATH = "/ws/device/"
 CLOSE_ENDED = 4000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+CLOSE_SERVICE_RESTART = 1012
+# After a graceful restart (1012) a device comes back within this many seconds, at random.
+RESTART_JITTER = 1.0
+# A join answered "unavailable" (the server lost its database) is sent again after
+# UNAVAILABLE_RETRY_MIN + up to UNAVAILABLE_RETRY_SPREAD seconds, at most this often.
+UNAVAILABLE_RETRY_MIN = 1.0
+UNAVAILABLE_RETRY_SPREAD = 2.0
+MAX_UNAVAILABLE_RETRIES = 30
 REPLY_TIMEOUT = 10.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -169,16 +178,43 @@ class DeviceClient:
         self.heartbeat = float(welcome.get("heartbeat") or 20)
 
     @classmethod
-    async def open(cls, url: str, creds: DeviceCredentials) -> "DeviceClient":
+    async def resume(
+        cls, url: str, creds: DeviceCredentials, session: int, *, timeout: float = REPLY_TIMEOUT
+    ) -> tuple["DeviceClient", dict]:
+        """Reconnect to a session in one frame: the hello carries the session to re-attach to.
+
+        Returns the client and the reply to the re-attach (joined, or an error).
+        """
+        client = await cls.open(url, creds, session=session)
+        try:
+            reply = await client.wait_for({"joined"}, timeout=timeout)
+        except BaseException:
+            await client.ws.close()
+            raise
+        return client, reply
+
+    @classmethod
+    async def open(
+        cls, url: str, creds: DeviceCredentials, *, session: int | None = None
+    ) -> "DeviceClient":
         # No Origin: a program authenticates by token. No proxy, no compression:
         # the simulator talks to one nearby server and should cost it little memory.
+        # No WebSocket-level keepalive either: the protocol's own heartbeat
+        # (ping frames of type "ping") is what a phone sends, and what keeps
+        # the connection alive through proxies.
         ws = await connect(
-            url, proxy=None, compression=None, open_timeout=REPLY_TIMEOUT, max_size=4096
+            url,
+            proxy=None,
+            compression=None,
+            open_timeout=REPLY_TIMEOUT,
+            max_size=4096,
+            ping_interval=None,
         )
         try:
-            await ws.send(
-                json.dumps({"type": "hello", "device": creds.device, "token": creds.token})
-            )
+            hello = {"type": "hello", "device": creds.device, "token": creds.token}
+            if session is not None:
+                hello["session"] = session
+            await ws.send(json.dumps(hello))
             welcome = json.loads(await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT))
         except BaseException:
             await ws.close()
@@ -200,6 +236,10 @@ class DeviceClient:
     ) -> dict:
         """Send `frame` and return the first reply whose type is in `replies` (or an error)."""
         await self.send(frame)
+        return await self.wait_for(replies, timeout=timeout)
+
+    async def wait_for(self, replies: set[str], *, timeout: float = REPLY_TIMEOUT) -> dict:
+        """The next message whose type is in `replies`, or an error, or session.ended."""
         deadline = time.monotonic() + timeout
         while True:
             message = await self.recv(max(0.0, deadline - time.monotonic()))
@@ -213,6 +253,22 @@ class DeviceClient:
     ) -> dict:
         frame = {"type": "join", "code": code} if code else {"type": "join", "session": session}
         return await self.request(frame, {"joined"}, timeout=timeout)
+
+    async def join_retrying(
+        self,
+        *,
+        code: str | None = None,
+        session: int | None = None,
+        timeout: float = REPLY_TIMEOUT,
+        retries: int = MAX_UNAVAILABLE_RETRIES,
+    ) -> dict:
+        """join, sent again (with jitter) while the server answers "unavailable"."""
+        for _ in range(retries):
+            reply = await self.join(code=code, session=session, timeout=timeout)
+            if reply.get("code") != "unavailable":
+                return reply
+            await asyncio.sleep(UNAVAILABLE_RETRY_MIN + random.uniform(0, UNAVAILABLE_RETRY_SPREAD))
+        return reply
 
     async def leave_and_close(self) -> None:
         with contextlib.suppress(ConnectionClosed, TimeoutError, OSError, ValueError):
@@ -290,22 +346,25 @@ async def run_device(
             stats.connecting += 1
             try:
                 async with gate:
-                    client = await DeviceClient.open(url, creds)
+                    if session_id is None:
+                        client = await DeviceClient.open(url, creds)
+                    else:
+                        # Back to the session it joined: hello and re-attach in one frame.
+                        client, reply = await DeviceClient.resume(url, creds, session_id)
+                        if reply.get("code") == "unavailable":
+                            reply = await client.join_retrying(session=session_id)
             finally:
                 stats.connecting -= 1
             if session_id is None:
                 started = time.monotonic()
-                reply = await client.join(code=await code_source(False))
+                reply = await client.join_retrying(code=await code_source(False))
                 if reply.get("code") == "invalid_code" and not retried_code:
                     # The code may have rotated twice since it was read; read it again once.
                     retried_code = True
                     fresh = await code_source(True)
                     if fresh:
                         started = time.monotonic()
-                        reply = await client.join(code=fresh)
-            else:
-                started = time.monotonic()
-                reply = await client.join(session=session_id)
+                        reply = await client.join_retrying(code=fresh)
             if session_id is not None and reply.get("code") == "no_active_session":
                 # The session ended while this device was reconnecting.
                 stats.ended["ended_while_away"] += 1
@@ -337,9 +396,14 @@ async def run_device(
             code = close_code(exc)
             if code == CLOSE_ENDED:
                 return "ended"
-            if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN}:
+            if code in {CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_REPLACED}:
                 stats.errors[f"closed_{code}"] += 1
                 return f"closed_{code}"
+            if code == CLOSE_SERVICE_RESTART:
+                # A graceful restart: back at once, spread over RESTART_JITTER.
+                stats.reconnects += 1
+                await asyncio.sleep(random.uniform(0, RESTART_JITTER))
+                continue
             # Only a successful join resets the count: a server that keeps
             # closing the socket before that must not be retried for ever.
             failures += 1

@@ -66,3 +66,10 @@ def html_counts(*, event: dict) -> str:
         "attendance/_session_counts.html",
         {"session_id": event["session"], "counts": event, "oob": True},
     )
+
+
+def html_live_indicator(*, live: bool) -> str:
+    """The page's live indicator: live, or reconnecting while events may be missed."""
+    return render_to_string(
+        "realtime/_live_indicator.html", {"state": "live" if live else "reconnecting"}
+    )

@@ -8,6 +8,7 @@ from attendance.devices import (
     DeviceLimitReached,
     authenticate_device,
     hello_device,
+    hello_many,
     register_device,
     revoke_device,
 )
@@ -95,15 +96,25 @@ def test_tokens_are_compared_in_constant_time(students):
     compare.assert_called_once_with(tokens.hash_secret(token), device.token_hash)
 
 
-def test_a_hello_authenticates_and_records_the_use_in_two_queries(
-    students, django_assert_num_queries
-):
+def test_a_hello_authenticates_in_one_query_and_writes_nothing(students, django_assert_num_queries):
     device, token = register_device(student=students[0], name="phone")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         greeted = hello_device(public_id=str(device.public_id), token=token)
-    assert greeted == device and greeted.last_used_at is not None
+    assert greeted == device
     device.refresh_from_db()
-    assert device.last_used_at == greeted.last_used_at
+    assert device.last_used_at is None
+
+
+def test_hellos_for_a_whole_class_cost_one_query(make_students, course, django_assert_num_queries):
+    made = [register_device(student=s, name="phone") for s in make_students(30, course=course)]
+    credentials = [(str(d.public_id), token) for d, token in made]
+    credentials[3] = (credentials[3][0], "wrong")
+    credentials[5] = ("not-a-uuid", "x")
+    with django_assert_num_queries(1):
+        greeted = hello_many(credentials)
+    assert [g.pk if g else None for g in greeted] == [
+        None if i in (3, 5) else d.pk for i, (d, _t) in enumerate(made)
+    ]
 
 
 def test_a_hello_with_a_wrong_token_records_nothing(students):

@@ -106,7 +106,7 @@ def test_a_database_url_switches_to_postgresql(monkeypatch, tmp_path):
 
 def test_a_redis_url_switches_to_channels_redis_and_cached_db_sessions(monkeypatch, tmp_path):
     s = loaded(monkeypatch, tmp_path, REDIS_URL="redis://127.0.0.1:6379/2")
-    assert s["LAYER"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert s["LAYER"] == "realtime.layer.ResilientPubSubChannelLayer"
     assert s["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     assert s["CACHE"] == "config.redis_cache.SharedRedisCache"
     # Well above channels-redis' 5 s blocking read, and a pool larger than 100.

@@ -28,13 +28,14 @@ def _channel_layer(request, settings, monkeypatch):
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     publisher = broadcast.CountsPublisher()
     monkeypatch.setattr(broadcast, "counts_publisher", publisher)
-    rosters = broadcast.CountsPublisher(interval=1 / broadcast.ROSTERS_PER_SECOND)
+    rosters = broadcast.CountsPublisher(interval=1 / broadcast.ROSTERS_PER_SECOND, timed=False)
     monkeypatch.setattr(broadcast, "roster_publisher", rosters)
     yield
     # A trailing count send must not read the database after the test is over,
     # nor a socket's call still running on a worker thread.
     publisher.close()
     rosters.close()
+    broadcast.retries.clear()
     db.finish_calls()
 
 

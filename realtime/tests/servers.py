@@ -58,6 +58,15 @@ def daphne(
 
     Yields the port; the process is stopped when the block ends.
     """
+    with daphne_process(workdir=workdir, extra_env=extra_env, port=port) as (_proc, port):
+        yield port
+
+
+@contextlib.contextmanager
+def daphne_process(
+    *, workdir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """daphne(), yielding the process too, for tests that signal or kill it."""
     port = port or free_port()
     env = {
         key: value
@@ -85,7 +94,7 @@ def daphne(
         )
     try:
         _wait_for_port(port, proc, log)
-        yield port
+        yield proc, port
     finally:
         proc.terminate()
         try:

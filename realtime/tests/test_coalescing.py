@@ -120,7 +120,7 @@ def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch)
         reads.append(session_id)
         return {"type": "session.counts", "session": session_id, "read": len(reads)}
 
-    def fake_send(groups, message):
+    def fake_send(groups, message, **_callbacks):
         sent.append((tuple(groups), message["read"]))
         if len(sent) == 2:
             done.set()

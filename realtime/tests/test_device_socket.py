@@ -33,9 +33,35 @@ async def test_it_welcomes_a_device_with_its_token(ws_app, device_and_token, stu
         "student": students[0].student_number,
         "heartbeat": settings.ATTENDANCE_HEARTBEAT_SECONDS,
     }
+    # The hello writes nothing; the first heartbeat records the device's use.
+    await database_sync_to_async(device.refresh_from_db)()
+    assert device.last_used_at is None
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     await database_sync_to_async(device.refresh_from_db)()
     assert device.last_used_at is not None
     await communicator.disconnect()
+
+
+async def test_a_resume_says_hello_and_reattaches_in_one_frame(ws_app, device_and_token, session):
+    device, token = device_and_token
+    first = await open_device(ws_app, device, token)
+    assert (await _join(first, code=session.join_code))["type"] == "joined"
+    await first.disconnect()
+
+    again = await open_socket(ws_app, "/ws/device/")
+    await again.send_json_to(
+        {"type": "hello", "device": str(device.public_id), "token": token, "session": session.pk}
+    )
+    assert (await again.receive_json_from(timeout=5))["type"] == "welcome"
+    assert await again.receive_json_from(timeout=5) == {
+        "type": "joined",
+        "session": session.pk,
+        "course": session.course.code,
+    }
+    [row] = await _rows(device)
+    assert row.is_connected
+    await again.disconnect()
 
 
 async def test_it_closes_4401_on_a_wrong_token(ws_app, device):
@@ -205,7 +231,7 @@ async def test_it_closes_a_revoked_device_with_4403(ws_app, device_and_token, se
     communicator = await open_device(ws_app, device, token)
     await _join(communicator, code=session.join_code)
     await database_sync_to_async(revoke_device)(device=device)
-    await communicator.send_json_to({"type": "ping"})
+    # The revocation is pushed: the socket closes without waiting for a frame.
     assert await closed_with(communicator) == 4403
 
 

@@ -139,7 +139,10 @@ class FakeDeviceServer:
     async def handler(self, ws):
         hello = json.loads(await ws.recv())
         await ws.send(json.dumps({"type": "welcome", "device": hello["device"], "heartbeat": 20}))
-        join = json.loads(await ws.recv())
+        if "session" in hello:  # a resume: the hello re-attaches
+            join = {"type": "join", "session": hello["session"]}
+        else:
+            join = json.loads(await ws.recv())
         self.joins.append(join)
         if len(self.joins) > 1 and self.then == "gone":
             await ws.send(json.dumps({"type": "error", "code": "no_active_session"}))
@@ -169,7 +172,7 @@ async def _swarm_against(fake: FakeDeviceServer) -> SwarmStats:
         )
 
 
-async def test_a_device_that_reconnects_reattaches_by_session_id_not_by_code():
+async def test_a_device_that_reconnects_resumes_by_session_id_not_by_code():
     fake = FakeDeviceServer()
     stats = await _swarm_against(fake)
     assert fake.joins == [{"type": "join", "code": "123456"}, {"type": "join", "session": 7}]

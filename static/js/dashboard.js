@@ -29,6 +29,14 @@
     }
   });
 
+  // While the server's channel layer reconnects to Redis it swaps the indicator
+  // to "reconnecting" (events may be missed) and back to live after a fresh
+  // snapshot; the fallback poll runs meanwhile.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var el = document.getElementById("live-indicator");
+    if (el) window.rollcallLive = el.dataset.state === "live";
+  });
+
   function duration(seconds) {
     var h = Math.floor(seconds / 3600);
     var m = Math.floor((seconds % 3600) / 60);

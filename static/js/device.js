@@ -4,7 +4,9 @@
  * The joined session id is stored too: after a reconnect the page re-attaches
  * with {"type":"join","session":id}, because the join code may have rotated.
  * Reconnects back off exponentially with full jitter, so a classroom of phones
- * coming back after a server restart does not arrive in one wave.
+ * coming back after a server restart does not arrive in one wave. A graceful
+ * restart (close code 1012) brings the phone back within a second; a newer
+ * socket of the same phone (4409, another tab) leaves this one stopped.
  */
 (function () {
   "use strict";
@@ -20,11 +22,16 @@
   var CLOSE_UNAUTHENTICATED = 4401;
   var CLOSE_FORBIDDEN = 4403;
   var CLOSE_RATE_LIMITED = 4429;
+  var CLOSE_REPLACED = 4409;
+  var CLOSE_SERVICE_RESTART = 1012;
+  var RETRY_JOIN_MIN_MS = 2000;
+  var RETRY_JOIN_SPREAD_MS = 3000;
   var ERRORS = {
     invalid_code: "That code is not valid. Check the lecturer's screen (the code changes every few seconds) and try again.",
     not_enrolled: "You are not enrolled in this course, so you cannot check in to it.",
     no_active_session: "That class session is not running any more.",
-    rate_limited: "Too many wrong codes. Wait a minute, then try again."
+    rate_limited: "Too many wrong codes. Wait a minute, then try again.",
+    unavailable: "The server is busy for a moment; trying again by itself…"
   };
 
   var el = function (id) { return document.getElementById(id); };
@@ -38,7 +45,10 @@
   var heartbeatSeconds = 20;
   var lastMessageAt = 0;
   var pendingCode = null;
+  var lastCode = null;
+  var retryJoinTimer = null;
   var lastJoinBy = null;
+  var resuming = false;
   var stopped = false;
 
   function load(key) {
@@ -103,6 +113,7 @@
     var stored = load(KEY_SESSION);
     if (pendingCode) {
       lastJoinBy = "code";
+      lastCode = pendingCode;
       send({ type: "join", code: pendingCode });
       pendingCode = null;
     } else if (stored && stored.id) {
@@ -137,9 +148,11 @@
         heartbeatSeconds = Math.max(1, Number(msg.heartbeat) || 20);
         setConn("live", "Connected");
         startHeartbeat();
-        sendJoin();
+        if (!resuming) sendJoin();
+        resuming = false;
         break;
       case "joined": {
+        lastJoinBy = null;
         var stored = load(KEY_SESSION);
         var since = stored && stored.id === msg.session ? stored.since : new Date().toISOString();
         var joined = { id: msg.session, course: msg.course, since: since };
@@ -151,6 +164,7 @@
       }
       case "error":
         setError(ERRORS[msg.code] || msg.detail || "Something went wrong (" + msg.code + ").");
+        if (msg.code === "unavailable") { retryJoinSoon(); break; }
         if (lastJoinBy === "session" && msg.code !== "rate_limited") save(KEY_SESSION, null);
         if (lastJoinBy) { show("join"); el("id_code").focus(); }
         lastJoinBy = null;
@@ -165,6 +179,25 @@
       default:
         break; // pong, and anything newer than this page
     }
+  }
+
+  // The server could not reach its database: the same join again in a few
+  // seconds, spread so that a class does not retry in one wave.
+  function retryJoinSoon() {
+    if (!lastJoinBy || retryJoinTimer) return;
+    if (lastJoinBy === "code") pendingCode = lastCode;
+    lastJoinBy = null;
+    retryJoinTimer = window.setTimeout(function () {
+      retryJoinTimer = null;
+      if (welcomed) sendJoin();
+    }, RETRY_JOIN_MIN_MS + Math.random() * RETRY_JOIN_SPREAD_MS);
+  }
+
+  function showReplaced() {
+    stopped = true;
+    setConn("offline", "Open elsewhere");
+    setError("This phone's check-in continued in another tab or window, so this one stopped. Enter the code here to take it back.");
+    show("join");
   }
 
   function showEnded(status) {
@@ -184,6 +217,8 @@
     stopHeartbeat();
     socket = null;
     welcomed = false;
+    // A join by code still unanswered (the server was restarting): send it again.
+    if (lastJoinBy === "code" && lastCode && !pendingCode) pendingCode = lastCode;
     if (event.code === CLOSE_ENDED) {
       if (el("panel-ended").hidden) showEnded(null);
       return;
@@ -193,7 +228,13 @@
       showCredentialsGone();
       return;
     }
+    if (event.code === CLOSE_REPLACED) {
+      showReplaced();
+      return;
+    }
     if (event.code === CLOSE_RATE_LIMITED) setError(ERRORS.rate_limited);
+    // A graceful restart: back within a second (jittered), not after a long backoff.
+    if (event.code === CLOSE_SERVICE_RESTART) attempt = 0;
     if (!stopped) scheduleReconnect();
   }
 
@@ -214,7 +255,12 @@
     socket = new WebSocket(scheme + window.location.host + root.dataset.wsPath);
     socket.addEventListener("open", function () {
       lastMessageAt = Date.now();
-      send({ type: "hello", device: creds.device, token: creds.token });
+      var hello = { type: "hello", device: creds.device, token: creds.token };
+      var stored = load(KEY_SESSION);
+      // Coming back to a session: hello and re-attach in one frame (a resume).
+      resuming = !pendingCode && !!(stored && stored.id);
+      if (resuming) { hello.session = stored.id; lastJoinBy = "session"; }
+      send(hello);
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", onClose);

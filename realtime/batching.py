@@ -1,0 +1,83 @@
+"""Many sockets' database calls of one kind, run as one call per batch.
+
+A class starting, or reconnecting after a server restart, sends thousands of
+hellos and joins within seconds, and 10,000 idle devices send 500 heartbeats
+a second. One call per frame spent most of its time on the way (a thread hop,
+a pooled connection, a round trip per statement, Django building the query).
+Here every socket's request goes into its process's queue; a worker takes
+all that is waiting (up to `limit`) and hands it to a `*_many` service
+function in one database call (attendance/presence.py, attendance/devices.py),
+which costs a few statements for the whole batch.
+
+Nothing waits to fill a batch (except heartbeats, which `linger`): a
+request that finds no worker busy starts one at once, so a lone join is as
+fast as before; under load, requests pile up
+while the running batch is in the database, and the next batch takes them
+all. `parallel` batches of a kind run at once, on the sockets' database
+threads (realtime/db.py).
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from realtime.db import db_call
+
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+
+
+class Batcher(Generic[Request, Result]):
+    def __init__(
+        self,
+        run: Callable[[list[Request]], list[Result | BaseException]],
+        *,
+        limit: int = 500,
+        parallel: int = 2,
+        linger: float = 0.0,
+    ) -> None:
+        self.run = run
+        self.limit = limit
+        self.parallel = parallel
+        # Work that nobody waits for in a hurry (heartbeats) waits this long
+        # for company before it runs: ten times fewer statements and hops.
+        self.linger = linger
+        # Per event loop: a server has one, the tests one per test.
+        self._queues: dict[asyncio.AbstractEventLoop, list] = {}
+        self._workers: dict[asyncio.AbstractEventLoop, int] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def __call__(self, request: Request) -> Result:
+        """The request's result; an exception the service returned for it is raised."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queues.setdefault(loop, []).append((request, future))
+        if self._workers.get(loop, 0) < self.parallel:
+            self._workers[loop] = self._workers.get(loop, 0) + 1
+            task = loop.create_task(self._work(loop))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        result = await future
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def _work(self, loop: asyncio.AbstractEventLoop) -> None:
+        queue = self._queues[loop]
+        try:
+            if self.linger:
+                await asyncio.sleep(self.linger)
+            while queue:
+                batch = queue[: self.limit]
+                del queue[: self.limit]
+                try:
+                    results = await db_call(self.run)([request for request, _f in batch])
+                except Exception as exc:  # the whole batch failed: each caller hears why
+                    results = [exc] * len(batch)
+                for (_request, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._workers[loop] -= 1
+            if not self._workers[loop] and not queue:
+                del self._workers[loop], self._queues[loop]

@@ -1,0 +1,217 @@
+"""What this project changes in a daphne server process (installed from config/asgi.py).
+
+Only where the Twisted reactor is installed, i.e. under daphne; never in
+tests, commands or the sweeper.
+
+- Close codes. Daphne closes a socket through autobahn's sendClose, which
+  allows only 1000 and 3000-4999 from an application: 1012 (and 1001, 1011,
+  1013) raised an exception instead of closing. Those codes are the protocol's
+  own (RFC 6455 §7.4.1, IANA registry) and the ones htmx-ext-ws reconnects
+  after, so daphne's close sends them as they are.
+- Bookkeeping. Daphne walks its whole connection table once a second (to
+  reap finished application instances) and every two seconds (timeouts and
+  keepalive pings). With 10,000 sockets each walk held the event loop for
+  60-80 ms, and every join waited behind it. The walks now go a slice at a
+  time: every connection is still visited once per APP_CHECK_SECONDS and
+  TIMEOUT_CHECK_SECONDS, in slices every SLICE_SECONDS, so the loop is never
+  held more than a few milliseconds. A finished socket's memory is released a
+  few seconds later than before, and a keepalive ping (every 20 s, only to
+  sockets that sent nothing) goes out up to that much later. Only sockets
+  silent for 45 s get that ping: devices heartbeat every 20 s themselves.
+- Garbage collection. With 10,000 sockets the heap holds some four million
+  long-lived objects, and a full collection walked them all for about a
+  second; transient objects (a heartbeat's request waits 0.5 s for its batch)
+  survived long enough to trigger one every half minute or so, and every
+  join waiting behind it. What is alive is frozen every FREEZE_SECONDS
+  (gc.freeze: the collector no longer walks it; objects freed by their last
+  reference go as usual), so collections walk only what is new. Cyclic
+  garbage among frozen objects (a closed socket's) waits for the thorough
+  collection every FULL_COLLECTION_SECONDS, which unfreezes, collects and
+  freezes again: one long pause every ten minutes instead of one a minute.
+  The first generation is collected every GC_YOUNG_THRESHOLD allocations
+  instead of 700.
+- Autobahn pretty-prints every new connection's settings for a debug log
+  line, whether or not debug logging is on: 8 % of the CPU of a reconnect
+  storm. The text is now built only if the line is written.
+- Graceful restart on SIGTERM (realtime/shutdown.py).
+"""
+
+import asyncio
+import concurrent.futures
+import gc
+import logging
+import math
+import pprint
+import sys
+import time
+
+from realtime import shutdown
+
+logger = logging.getLogger("daphne.server")
+
+# Server-sent close codes defined by RFC 6455 / IANA that autobahn refuses.
+RFC_SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013})
+APP_CHECK_SECONDS = 2.0
+TIMEOUT_CHECK_SECONDS = 4.0
+SLICE_SECONDS = 0.1
+# More than two of the devices' 20 s heartbeats.
+KEEPALIVE_AFTER_SILENCE = 45.0
+GC_YOUNG_THRESHOLD = 5_000
+FREEZE_SECONDS = 30.0
+FULL_COLLECTION_SECONDS = 600.0
+
+
+def install() -> None:
+    if "twisted.internet.reactor" not in sys.modules:
+        return
+    _allow_rfc_close_codes()
+    _slower_bookkeeping()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+    _freeze_what_lives()
+    _lazy_debug_pformat()
+    shutdown.install()
+
+
+class _Pretty:
+    """pformat(value), computed when the log line is formatted, if ever."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return format(pprint.pformat(self.value), spec)
+
+    __str__ = __repr__ = lambda self: pprint.pformat(self.value)
+
+
+def _lazy_debug_pformat() -> None:
+    from autobahn.websocket import protocol
+
+    protocol.pformat = _Pretty
+
+
+def _freeze_what_lives() -> None:
+    from twisted.internet import reactor
+
+    last_full = time.monotonic()
+
+    def freeze() -> None:
+        nonlocal last_full
+        if time.monotonic() - last_full >= FULL_COLLECTION_SECONDS:
+            last_full = time.monotonic()
+            gc.unfreeze()
+            gc.collect()
+        gc.freeze()
+        reactor.callLater(FREEZE_SECONDS, freeze)
+
+    reactor.callWhenRunning(lambda: reactor.callLater(FREEZE_SECONDS, freeze))
+
+
+def _allow_rfc_close_codes() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    original = WebSocketProtocol.serverClose
+    if getattr(original, "rollcall_patched", False):
+        return
+
+    def server_close(self, code=None):
+        if code in RFC_SERVER_CLOSE_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            original(self, code)
+
+    server_close.rollcall_patched = True
+    WebSocketProtocol.serverClose = server_close
+
+
+def _sliced(visit, period: float):
+    """A checker that visits every connection once per `period` s, a slice at a time."""
+    from twisted.internet import reactor
+
+    share = SLICE_SECONDS / period
+    pending: list = []
+
+    def run(self) -> None:
+        if not pending:
+            pending.extend(self.connections)
+        count = max(1, math.ceil(len(self.connections) * share))
+        batch = pending[:count]
+        del pending[:count]
+        for protocol in batch:
+            details = self.connections.get(protocol)
+            if details is not None:
+                visit(self, protocol, details)
+        reactor.callLater(SLICE_SECONDS, getattr(self, visit.__name__.removeprefix("_")))
+
+    run.rollcall_patched = True
+    return run
+
+
+def _application_checker(self, protocol, details) -> None:
+    """daphne.server.Server.application_checker's body (daphne 4.2), for one connection."""
+    disconnected = details.get("disconnected", None)
+    application_instance = details.get("application_instance", None)
+    overdue = disconnected and time.time() - disconnected > self.application_close_timeout
+    if overdue and application_instance and not application_instance.done():
+        logger.warning(
+            "Application instance %r for connection %s took too long to shut down and was killed.",
+            application_instance,
+            repr(protocol),
+        )
+        application_instance.cancel()
+    if application_instance and application_instance.done():
+        try:
+            exception = application_instance.exception()
+        except (concurrent.futures.CancelledError, asyncio.CancelledError):
+            pass  # cancelled: nothing to report
+        else:
+            if exception:
+                if isinstance(exception, KeyboardInterrupt):
+                    self.stop()
+                else:
+                    logger.error("Exception inside application: %s", exception, exc_info=exception)
+                    if not disconnected:
+                        protocol.handle_exception(exception)
+        del self.connections[protocol]["application_instance"]
+        application_instance = None
+    if not application_instance and disconnected:
+        del self.connections[protocol]
+
+
+def _timeout_checker(self, protocol, details) -> None:
+    """daphne's WebSocketProtocol.check_timeouts (daphne 4.2), pinging only silent sockets.
+
+    Daphne sends its keepalive ping to a socket that sent nothing for
+    --ping-interval (20 s); a device that heartbeats every 20 s got one about
+    every other interval, and its pong, for nothing. Here only a socket silent
+    for KEEPALIVE_AFTER_SILENCE (and at least --ping-interval) is pinged: the
+    lecturer's page, which sends nothing, or a device that went quiet.
+    """
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if not isinstance(protocol, WebSocketProtocol):
+        protocol.check_timeouts()  # HTTP requests: daphne's own
+        return
+    timeout = self.websocket_timeout
+    if timeout >= 0 and protocol.duration() > timeout:
+        protocol.serverClose()
+    if protocol.state == protocol.STATE_CONNECTING:
+        if protocol.duration() > self.websocket_connect_timeout:
+            protocol.serverReject()
+    elif protocol.state == protocol.STATE_OPEN:
+        silence = max(self.ping_interval, KEEPALIVE_AFTER_SILENCE)
+        if time.time() - protocol.last_ping > silence:
+            protocol._sendAutoPing()
+            protocol.last_ping = time.time()
+
+
+def _slower_bookkeeping() -> None:
+    from daphne.server import Server
+
+    if getattr(Server.application_checker, "rollcall_patched", False):
+        return
+    Server.application_checker = _sliced(_application_checker, APP_CHECK_SECONDS)
+    Server.timeout_checker = _sliced(_timeout_checker, TIMEOUT_CHECK_SECONDS)
