@@ -14,9 +14,11 @@ from http.cookies import SimpleCookie
 import pytest
 from django.db import connection
 
-from attendance.tests.conftest import ROOT, subprocess_env
+from attendance.tests.conftest import ROOT, migrated_sqlite, subprocess_env
 from conftest import test_redis_url
 from realtime.tests.servers import daphne
+
+__all__ = ["migrated_sqlite"]  # the fixture, shared with the attendance tests
 
 pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
 
