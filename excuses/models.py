@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
 from attendance.models import AttendanceRecord, Course, Student
 
@@ -78,24 +78,16 @@ class ExcuseRequest(models.Model):
             ),
         ]
         indexes = [
-            # The lecturers' queue: per course, waiting first (NULL decided_at
-            # sorts first descending), oldest waiting first.
+            # The lecturers' queue: per course, waiting first, oldest waiting first.
+            # PostgreSQL sorts NULLs first in a descending index, so the waiting
+            # (decided_at NULL) lead, as the queue's ORDER BY asks.
             models.Index(
-                F("course"),
-                F("decided_at").desc(nulls_first=True),
-                F("submitted_at"),
-                F("id"),
-                name="excuse_queue",
+                fields=["course", "-decided_at", "submitted_at", "id"], name="excuse_queue"
             ),
             # The same order over every course, for staff.
-            models.Index(
-                F("decided_at").desc(nulls_first=True),
-                F("submitted_at"),
-                F("id"),
-                name="excuse_queue_all",
-            ),
+            models.Index(fields=["-decided_at", "submitted_at", "id"], name="excuse_queue_all"),
             # A student's own requests, newest first.
-            models.Index(F("student"), F("submitted_at").desc(), name="excuse_by_student"),
+            models.Index(fields=["student", "-submitted_at", "-id"], name="excuse_by_student"),
         ]
 
     def __str__(self) -> str:
