@@ -379,9 +379,7 @@ ATTENDANCE_IN_PROCESS_SWEEP = envbool("ATTENDANCE_IN_PROCESS_SWEEP", not REDIS_U
 # session's date (that day included); later requests are refused.
 EXCUSE_WINDOW_DAYS = envint("EXCUSE_WINDOW_DAYS", 14, minimum=0)
 # Attachments (PDF, JPEG or PNG, judged by their first bytes) up to this size.
-EXCUSE_ATTACHMENT_MAX_BYTES = envint(
-    "EXCUSE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024
-)
+EXCUSE_ATTACHMENT_MAX_BYTES = envint("EXCUSE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- Mail -------------------------------------------------------------------------------
 # Everything Django sends (password resets, invitations, warnings) is written to
