@@ -15,7 +15,7 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput \
  && useradd --create-home --uid 1000 rollcall \
- && mkdir -p /app/logs && chown rollcall /app/logs
+ && mkdir -p /app/logs /app/media && chown rollcall /app/logs /app/media
 
 USER rollcall
 EXPOSE 8000

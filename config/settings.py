@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "api",
     "demo",
     "outbox",
+    "excuses",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +315,13 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files ------------------------------------------------------------------
+# Excuse attachments live here. Nothing under it has a public URL: every file is
+# served by a view that checks who asks (excuses/views.py). Several web processes
+# must share it (docker-compose mounts one volume).
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = ""
+
 # --- Security (production) ------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -365,6 +373,13 @@ ATTENDANCE_MAX_DEVICES_PER_STUDENT = envint("ATTENDANCE_MAX_DEVICES_PER_STUDENT"
 # The embedded demo sweeps expired sessions and silent devices in-process.
 ATTENDANCE_SWEEP_SECONDS = envint("ATTENDANCE_SWEEP_SECONDS", 60, minimum=0)
 ATTENDANCE_IN_PROCESS_SWEEP = envbool("ATTENDANCE_IN_PROCESS_SWEEP", not REDIS_URL)
+
+# --- Excuse requests ----------------------------------------------------------------------
+# A student may ask to excuse an absence or a late mark this many days after the
+# session's date (that day included); later requests are refused.
+EXCUSE_WINDOW_DAYS = envint("EXCUSE_WINDOW_DAYS", 14, minimum=0)
+# Attachments (PDF, JPEG or PNG, judged by their first bytes) up to this size.
+EXCUSE_ATTACHMENT_MAX_BYTES = envint("EXCUSE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- Mail -------------------------------------------------------------------------------
 # Everything Django sends (password resets, invitations, warnings) is written to
