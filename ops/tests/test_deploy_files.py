@@ -133,3 +133,13 @@ def test_nginx_looks_the_web_processes_up_again_through_dockers_dns():
     image = compose()["services"]["nginx"]["image"]
     major, minor = map(int, image.split(":")[1].split(".")[:2])
     assert (major, minor) >= (1, 28)  # `server ... resolve` is in open-source nginx since 1.27.3
+
+
+def test_nginx_lets_through_the_largest_upload_the_application_takes():
+    # nginx answers 413 to a body over its limit before Django sees it: an import
+    # file or an excuse attachment the application accepts must fit under it.
+    conf = (ROOT / "deploy" / "nginx" / "rollcall.conf").read_text()
+    size, unit = re.search(r"client_max_body_size\s+(\d+)([km]?);", conf).groups()
+    limit = int(size) * {"": 1, "k": 1024, "m": 1024 * 1024}[unit]
+    assert limit > settings.IMPORT_MAX_BYTES
+    assert limit > settings.EXCUSE_ATTACHMENT_MAX_BYTES
