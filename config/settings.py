@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "api",
     "demo",
     "outbox",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -365,6 +366,10 @@ ATTENDANCE_MAX_DEVICES_PER_STUDENT = envint("ATTENDANCE_MAX_DEVICES_PER_STUDENT"
 # The embedded demo sweeps expired sessions and silent devices in-process.
 ATTENDANCE_SWEEP_SECONDS = envint("ATTENDANCE_SWEEP_SECONDS", 60, minimum=0)
 ATTENDANCE_IN_PROCESS_SWEEP = envbool("ATTENDANCE_IN_PROCESS_SWEEP", not REDIS_URL)
+# Called (by dotted path) inside every register write with the course and the students
+# whose records changed (attendance/hooks.py): apps above attendance keep what they
+# derive from registers in step, without attendance importing them.
+ATTENDANCE_REGISTER_HOOKS = ["reports.standings.register_changed"]
 
 # --- Mail -------------------------------------------------------------------------------
 # Everything Django sends (password resets, invitations, warnings) is written to
