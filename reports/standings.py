@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, Course
+from attendance.models import AttendanceRecord, Course, Student
 from attendance.reports import below_threshold
 from reports import notices
 from reports.models import AttendanceWarning, Standing
@@ -30,6 +30,9 @@ Status = AttendanceRecord.Status
 COUNT_FIELDS = ("held", "present", "late", "absent", "excused")
 UPDATE_FIELDS = (*COUNT_FIELDS, "rate", "below", "crossings", "updated_at")
 FOUR_PLACES = Decimal("0.0001")
+# Rows per upsert statement: 11 parameters each, under SQLite's 32,766 and
+# PostgreSQL's 65,535. One statement for any class up to this size.
+UPSERT_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,67 @@ def _apply(standing: Standing, counts: Counts, course: Course, now) -> None:
     standing.updated_at = now
 
 
+def _columns(names) -> list[str]:
+    quote = connection.ops.quote_name
+    return [quote(Standing._meta.get_field(name).column) for name in names]
+
+
 def _upsert(standings: list[Standing]) -> None:
-    Standing.objects.bulk_create(
-        standings,
-        update_conflicts=True,
-        unique_fields=["student", "course"],
-        update_fields=list(UPDATE_FIELDS),
+    """Write `standings` in one INSERT ... ON CONFLICT DO UPDATE, whatever their number.
+
+    By hand rather than bulk_create(update_conflicts=True): on SQLite Django
+    splits that into batches of 999 parameters, so a class of 300 would cost
+    several statements; SQLite itself takes 32,766 (UPSERT_ROWS rows a statement).
+    """
+    for start in range(0, len(standings), UPSERT_ROWS):
+        _upsert_chunk(standings[start : start + UPSERT_ROWS])
+
+
+def _upsert_chunk(standings: list[Standing]) -> None:
+    if not standings:
+        return
+    ops = connection.ops
+    names = ["student", "course", *UPDATE_FIELDS]
+    columns = _columns(names)
+    row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    params: list = []
+    for s in standings:
+        params += [
+            s.student_id,
+            s.course_id,
+            *(getattr(s, name) for name in COUNT_FIELDS),
+            ops.adapt_decimalfield_value(s.rate, 5, 4),
+            s.below,
+            s.crossings,
+            ops.adapt_datetimefield_value(s.updated_at),
+        ]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
+    sql = (
+        f"INSERT INTO {ops.quote_name(Standing._meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES {', '.join([row] * len(standings))} "
+        f"ON CONFLICT ({columns[0]}, {columns[1]}) DO UPDATE SET {updates}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _ensure_rows(*, course_id: int, student_ids: list[int], now) -> None:
+    """A standing row for each student (zeros), so there is a row to lock: one statement.
+
+    A first write for a student races on the unique pair; the loser's insert
+    waits for the winner's commit and then adds nothing.
+    """
+    ops = connection.ops
+    names = ["student", "course", *UPDATE_FIELDS]
+    student_table = ops.quote_name(Student._meta.db_table)
+    sql = (
+        f"INSERT INTO {ops.quote_name(Standing._meta.db_table)} ({', '.join(_columns(names))}) "
+        f"SELECT id, %s, 0, 0, 0, 0, 0, NULL, %s, 0, %s FROM {student_table} "
+        f"WHERE id IN ({', '.join(['%s'] * len(student_ids))}) "
+        "ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [course_id, False, ops.adapt_datetimefield_value(now), *student_ids])
 
 
 def register_changed(*, course_id: int, student_ids: Iterable[int]) -> None:
@@ -116,13 +173,7 @@ def register_changed(*, course_id: int, student_ids: Iterable[int]) -> None:
     now = timezone.now()
     # savepoint=False: inside the register's transaction, no SAVEPOINT round trips.
     with transaction.atomic(savepoint=False):
-        # A row for each, so there is something to lock: a first write for
-        # a student races on the unique pair, and the loser's insert waits
-        # for the winner and then adds nothing.
-        Standing.objects.bulk_create(
-            [Standing(student_id=i, course_id=course_id, updated_at=now) for i in ids],
-            ignore_conflicts=True,
-        )
+        _ensure_rows(course_id=course_id, student_ids=ids, now=now)
         locked = list(
             Standing.objects.select_for_update(of=("self",))
             .select_related("course", "student", "student__user")
