@@ -34,16 +34,22 @@ def reportable_courses(user: AbstractBaseUser | None) -> QuerySet[Course]:
     return Course.objects.filter(lecturers=user)
 
 
-def may_see_school_list(user: AbstractBaseUser | None) -> bool:
-    """The school-wide at-risk list: staff, the office and lecturers (their own rows)."""
+EVERY_COURSE, OWN_COURSES = "every course", "own courses"
+
+
+def school_list_scope(user: AbstractBaseUser | None) -> str | None:
+    """The school-wide at-risk list: EVERY_COURSE for staff and the office, OWN_COURSES
+    for a lecturer (teaching a course or in the Lecturers group), None for anyone else."""
     if not _signed_in(user):
-        return False
+        return None
     if sees_every_course(user):
-        return True
-    return (
-        user.groups.filter(name=LECTURERS_GROUP).exists()
-        or Course.objects.filter(lecturers=user).exists()
-    )
+        return EVERY_COURSE
+    if (
+        Course.objects.filter(lecturers=user).exists()
+        or user.groups.filter(name=LECTURERS_GROUP).exists()
+    ):
+        return OWN_COURSES
+    return None
 
 
 def student_report_courses(user: AbstractBaseUser | None, student: Student) -> QuerySet[Course]:

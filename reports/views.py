@@ -82,9 +82,10 @@ def course_at_risk_xlsx(request: HttpRequest, course_id: int) -> HttpResponse:
 
 def _school_standings(request: HttpRequest):
     """Every course's rows for staff and the office, a lecturer's own; 403 for others."""
-    if not permissions.may_see_school_list(request.user):
+    scope = permissions.school_list_scope(request.user)
+    if scope is None:
         raise PermissionDenied("Only staff, the office and lecturers see students at risk.")
-    if permissions.sees_every_course(request.user):
+    if scope == permissions.EVERY_COURSE:
         return selectors.at_risk(), True
     return selectors.at_risk(courses=Course.objects.filter(lecturers=request.user)), False
 

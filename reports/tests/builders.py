@@ -32,9 +32,7 @@ def write_register(
     session = ended_session(course, days_ago=days_ago)
     now = timezone.now()
     AttendanceRecord.objects.bulk_create(
-        AttendanceRecord(
-            session=session, student=s, status=status, created_at=now, updated_at=now
-        )
+        AttendanceRecord(session=session, student=s, status=status, created_at=now, updated_at=now)
         for s, status in statuses.items()
     )
     if hook:

@@ -49,9 +49,7 @@ def test_no_one_is_at_risk_before_the_courses_minimum_of_sessions(course, studen
     assert not AttendanceWarning.objects.exists()
 
 
-def test_a_fall_below_warns_once_then_a_rise_clears_and_a_second_fall_warns_again(
-    course, mailed
-):
+def test_a_fall_below_warns_once_then_a_rise_clears_and_a_second_fall_warns_again(course, mailed):
     ada = mailed[0]
     for _ in range(5):
         write_register(course, {ada: "absent"})
@@ -83,9 +81,7 @@ def test_a_fall_below_warns_once_then_a_rise_clears_and_a_second_fall_warns_agai
     assert len(keys) == 4
 
 
-def test_the_warning_mail_has_text_and_html_and_the_digest_lists_who_fell(
-    course, mailed, lecturer
-):
+def test_the_warning_mail_has_text_and_html_and_the_digest_lists_who_fell(course, mailed, lecturer):
     for _ in range(5):
         write_register(course, {mailed[0]: "absent", mailed[1]: "absent", mailed[2]: "present"})
     warnings = list(AttendanceWarning.objects.order_by("pk"))
@@ -110,9 +106,7 @@ def test_a_student_without_an_address_is_warned_without_mail(course, students):
     assert not OutboundEmail.objects.exists()  # no student address, no lecturer address
 
 
-def test_a_students_login_address_is_used_when_the_roster_has_none(
-    course, students, student_login
-):
+def test_a_students_login_address_is_used_when_the_roster_has_none(course, students, student_login):
     student_login.email = "own@login.example"
     student_login.save(update_fields=["email"])
     for _ in range(5):
