@@ -23,6 +23,16 @@ class Course(models.Model):
         help_text="A first join more than this many minutes after the start is late. "
         "Blank: the school's ATTENDANCE_LATE_AFTER_MINUTES.",
     )
+    warn_below_percent = models.PositiveSmallIntegerField(
+        default=75,
+        help_text="A student whose attendance rate falls below this percentage is at risk "
+        "and is warned (1 to 100).",
+    )
+    warn_after_sessions = models.PositiveSmallIntegerField(
+        default=5,
+        help_text="No one is at risk before this many counted sessions (present, late or "
+        "absent): a rate over two sessions says little.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -30,6 +40,10 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=Q(late_after_minutes__isnull=True) | Q(late_after_minutes__lte=240),
                 name="course_late_threshold_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_below_percent__gte=1) & Q(warn_below_percent__lte=100),
+                name="course_warn_below_percent_in_range",
             ),
         ]
 

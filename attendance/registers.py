@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from attendance import hooks
 from attendance.models import AttendanceChange, AttendanceRecord, NetworkSession
 
 Status = AttendanceRecord.Status
@@ -35,7 +36,11 @@ def mark_attendance(
     reason = _checked(status=status, reason=reason)
     now = timezone.now()
     with transaction.atomic():
-        locked = AttendanceRecord.objects.select_for_update().get(pk=record.pk)
+        locked = (
+            AttendanceRecord.objects.select_related("session")
+            .select_for_update(of=("self",))
+            .get(pk=record.pk)
+        )
         if locked.status != status:
             AttendanceChange.objects.create(
                 record=locked,
@@ -49,6 +54,9 @@ def mark_attendance(
             locked.source = AttendanceRecord.Source.MANUAL
             locked.updated_at = now
             locked.save(update_fields=["status", "source", "updated_at"])
+            hooks.register_changed(
+                course_id=locked.session.course_id, student_ids=[locked.student_id]
+            )
     for name in ("status", "source", "updated_at"):
         setattr(record, name, getattr(locked, name))
     return record
@@ -104,6 +112,10 @@ def mark_many(
         AttendanceRecord.objects.filter(pk__in=[record.pk for record in changing]).update(
             status=status, source=AttendanceRecord.Source.MANUAL, updated_at=now
         )
+        if changing:
+            hooks.register_changed(
+                course_id=session.course_id, student_ids=[record.student_id for record in changing]
+            )
     for record in changing:
         record.status, record.source, record.updated_at = status, "manual", now
     return changing

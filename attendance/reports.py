@@ -30,12 +30,25 @@ def csv_safe(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def below_threshold(
+    *, present: int, late: int, absent: int, warn_below_percent: int, warn_after_sessions: int
+) -> bool:
+    """At risk: enough counted sessions (`warn_after_sessions`) and a rate below
+    `warn_below_percent`. Integer arithmetic, so 75% of 4 sessions is exactly 3."""
+    counted = present + late + absent
+    return (
+        counted > 0
+        and counted >= warn_after_sessions
+        and (present + late) * 100 < warn_below_percent * counted
+    )
+
+
 @dataclass
 class RegisterRow:
     """One student of the register: the summary, and the cells of the grid shown.
 
     `rate` (0 to 1, None without a counted session) is there for templates
-    that mark a row, such as students at risk.
+    that mark a row; `at_risk` says it is below the course's warning threshold.
     """
 
     student_id: int
@@ -47,6 +60,7 @@ class RegisterRow:
     absent: int = 0
     excused: int = 0
     statuses: list[str] = field(default_factory=list)  # "" where there is no record
+    at_risk: bool = False
 
     @property
     def name(self) -> str:
@@ -123,6 +137,14 @@ def summary(*, course: Course, sort: str = "name") -> list[RegisterRow]:
         .order_by(*NAME_ORDER)
         .values_list("pk", "student_number", "first_name", "last_name")
     ]
+    for row in rows:
+        row.at_risk = below_threshold(
+            present=row.present,
+            late=row.late,
+            absent=row.absent,
+            warn_below_percent=course.warn_below_percent,
+            warn_after_sessions=course.warn_after_sessions,
+        )
     return sort_rows(rows, sort=sort)
 
 

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from attendance import codes, presence
+from attendance import codes, hooks, presence
 from attendance.lateness import late_after
 from attendance.models import (
     AttendanceRecord,
@@ -229,6 +229,13 @@ def _write_register(*, session: NetworkSession, now: datetime) -> None:
                 True,
             ],
         )
+    if hooks.register_hooks():
+        # Every student of the register, manual marks included: the hooks
+        # recompute what they keep from the course's records.
+        students = AttendanceRecord.objects.filter(session=session).values_list(
+            "student_id", flat=True
+        )
+        hooks.register_changed(course_id=session.course_id, student_ids=list(students))
 
 
 def _result_from_records(session: NetworkSession) -> EndResult:

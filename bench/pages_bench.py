@@ -211,12 +211,114 @@ def grow_school(args):
             ),
             batch_size=5000,
         )
+    from reports.models import Standing
+    from reports.standings import rebuild_course
+
+    # A stricter threshold than the school's, so the at-risk lists have rows to read.
+    Course.objects.filter(pk=course.pk).update(warn_below_percent=90)
+    course.refresh_from_db()
+    if not Standing.objects.filter(course=course).exists():
+        say(f"Filling {course.code}'s standings from its registers")
+        rebuild_course(course=course)
+    if not lecturer.email:
+        lecturer.email = "bench-lecturer@school.example"
+        lecturer.save(update_fields=["email"])
     counts = {
         "students": Student.objects.count(),
         "payments": Payment.objects.filter(term=term).count(),
         "records": AttendanceRecord.objects.filter(session__course=course).count(),
     }
     return office, lecturer, course, counts
+
+
+def warning_course(args, lecturer, course):
+    """BENCHWARN: the big course's students, four sessions absent each: the fifth
+    register, all absent again, takes every one of them below the threshold."""
+    from django.utils import timezone
+
+    from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession
+    from reports.standings import rebuild_course
+
+    warn, created = Course.objects.get_or_create(
+        code="BENCHWARN", defaults={"title": "Benchmark warnings"}
+    )
+    warn.lecturers.add(lecturer)
+    if created or not warn.enrollments.exists():
+        Enrollment.objects.bulk_create(
+            Enrollment(course=warn, student_id=pk)
+            for pk in course.enrollments.values_list("student_id", flat=True)
+        )
+    if not NetworkSession.objects.filter(course=warn).exists():
+        start = timezone.now() - timedelta(days=10)
+        sessions = NetworkSession.objects.bulk_create(
+            NetworkSession(
+                course=warn,
+                date=timezone.localdate(start + timedelta(days=d)),
+                started_at=start + timedelta(days=d),
+                ended_at=start + timedelta(days=d, hours=1),
+                is_active=False,
+                end_reason="ended",
+                join_code="000000",
+                code_rotated_at=start,
+            )
+            for d in range(4)
+        )
+        enrolled = list(warn.enrollments.values_list("student_id", flat=True))
+        AttendanceRecord.objects.bulk_create(
+            AttendanceRecord(
+                session=s,
+                student_id=pk,
+                status="absent",
+                created_at=s.started_at,
+                updated_at=s.started_at,
+            )
+            for s in sessions
+            for pk in enrolled
+        )
+        rebuild_course(course=warn)
+    return warn
+
+
+def measure_register_write(course, requests: int) -> dict:
+    """end_session of a class of `course` whose every student falls below: the register,
+    the standings, a warning and a mail each, the lecturers' digest. Rolled back each time."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from attendance.sessions import end_session, start_session
+    from reports.models import AttendanceWarning
+
+    class Rollback(Exception):
+        pass
+
+    def once(capture: bool = False):
+        try:
+            with transaction.atomic():
+                session, _ = start_session(course=course, by=None)
+                started, cpu = time.perf_counter(), time.process_time()
+                with CaptureQueriesContext(connection) as ctx:
+                    end_session(session=session)
+                took = time.perf_counter() - started, time.process_time() - cpu
+                warned = AttendanceWarning.objects.filter(course=course).count()
+                raise Rollback(took, len(ctx.captured_queries), warned)
+        except Rollback as done:
+            return done.args
+
+    (_, _), queries, warned = once()
+    for _ in range(2):
+        once()
+    wholes, cpus = [], []
+    for _ in range(requests):
+        (whole, cpu), _, _ = once()
+        wholes.append(whole * 1000)
+        cpus.append(cpu * 1000)
+    return {
+        "queries": queries,
+        "p50": statistics.median(wholes),
+        "p95": percentile(wholes, 0.95),
+        "cpu": statistics.median(cpus),
+        "warned": warned,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -308,6 +410,14 @@ def main() -> None:
         ("/students/export.xlsx", office_client, "/students/export.xlsx"),
         (f"{course.code} register", lecturer_client, register),
         (f"{course.code} register.csv", lecturer_client, f"/courses/{course.pk}/register.csv"),
+        (
+            "/students/<id>/attendance/",
+            office_client,
+            f"/students/{course.enrollments.order_by('student_id').first().student_id}/attendance/",
+        ),
+        (f"{course.code} at-risk", lecturer_client, f"/courses/{course.pk}/at-risk/"),
+        ("/at-risk/", office_client, "/at-risk/"),
+        ("/at-risk.csv", office_client, "/at-risk.csv"),
     ]
     load = os.getloadavg()
     say(
@@ -324,6 +434,13 @@ def main() -> None:
             f"| `{label}` | {r['queries']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {first} "
             f"| {r['size'] / 1024:.0f} KiB | {r['cpu']:.1f} ms |"
         )
+    warn = warning_course(args, lecturer, course)
+    r = measure_register_write(warn, min(args.requests, 10))
+    say(
+        f"| end_session, {warn.enrollments.count()} students, {r['warned']} warnings "
+        f"(target ≤ 200 ms) | {r['queries']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | | "
+        f"| {r['cpu']:.1f} ms |"
+    )
     load = os.getloadavg()
     say(f"\nLoad after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

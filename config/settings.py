@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "demo",
     "outbox",
     "excuses",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -373,6 +374,10 @@ ATTENDANCE_MAX_DEVICES_PER_STUDENT = envint("ATTENDANCE_MAX_DEVICES_PER_STUDENT"
 # The embedded demo sweeps expired sessions and silent devices in-process.
 ATTENDANCE_SWEEP_SECONDS = envint("ATTENDANCE_SWEEP_SECONDS", 60, minimum=0)
 ATTENDANCE_IN_PROCESS_SWEEP = envbool("ATTENDANCE_IN_PROCESS_SWEEP", not REDIS_URL)
+# Called (by dotted path) inside every register write with the course and the students
+# whose records changed (attendance/hooks.py): apps above attendance keep what they
+# derive from registers in step, without attendance importing them.
+ATTENDANCE_REGISTER_HOOKS = ["reports.standings.register_changed"]
 
 # --- Excuse requests ----------------------------------------------------------------------
 # A student may ask to excuse an absence or a late mark this many days after the

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("timetable.urls")),
     path("", include("excuses.urls")),
+    path("", include("reports.urls")),
     path("", include("attendance.urls")),
 ]
 

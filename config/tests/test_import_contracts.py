@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
-    "config", "demo", "ops", "accounts", "api", "realtime", "timetable", "payments", "attendance",
-    "outbox",
+    "config", "demo", "ops", "accounts", "api", "realtime", "reports", "excuses", "timetable",
+    "payments", "attendance", "outbox",
 ]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 
@@ -51,6 +51,14 @@ def test_a_domain_module_importing_the_api_breaks_the_layers(copy_of_the_code):
     result = lint(copy_of_the_code)
     assert result.returncode == 1
     assert "attendance is not allowed to import api" in result.stdout
+
+
+def test_attendance_importing_the_reports_it_feeds_breaks_the_layers(copy_of_the_code):
+    # The register reaches the standings through settings.ATTENDANCE_REGISTER_HOOKS only.
+    plant(copy_of_the_code, "attendance/hooks.py", "from reports import standings  # noqa")
+    result = lint(copy_of_the_code)
+    assert result.returncode == 1
+    assert "attendance is not allowed to import reports" in result.stdout
 
 
 def test_the_broadcast_door_importing_a_selector_is_refused(copy_of_the_code):

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from accounts import demo as accounts_demo
 from attendance import demo as attendance_demo
 from payments import demo as payments_demo
+from reports import demo as reports_demo
 from timetable import demo as timetable_demo
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         payments_demo.seed_fees(stdout=self.stdout)
         accounts_demo.seed_roles(stdout=self.stdout)
         timetable_demo.seed_timetable(stdout=self.stdout)
+        reports_demo.seed_reports(stdout=self.stdout)
         self.stdout.write("Demo logins (username / password):")
         for line in attendance_demo.LOGIN_LINES:
             self.stdout.write(line)
