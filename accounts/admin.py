@@ -28,6 +28,7 @@ from accounts.models import ImportRun, Invitation, SignInCode, UserSession
 from accounts.roles import LECTURERS_GROUP
 from attendance import admin as roster_admin
 from attendance.models import Course, Student
+from reports.standings import rebuild_course
 from timetable.admin import TimetableCourseAdmin
 
 User = get_user_model()
@@ -68,6 +69,16 @@ class CourseAdmin(TimetableCourseAdmin):
                 .order_by("last_name", "first_name", "username")
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"warn_below_percent", "warn_after_sessions"} & set(form.changed_data):
+            # Who is at risk follows the new threshold at once; like a rebuild, the
+            # change itself mails no one (a student's next fall below warns as usual).
+            rebuild_course(course=obj)
+            self.message_user(
+                request, "The at-risk list now follows the new threshold.", messages.INFO
+            )
 
 
 admin.site.unregister(Student)

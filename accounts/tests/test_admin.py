@@ -131,3 +131,31 @@ def test_the_migration_renames_an_existing_fees_office_and_keeps_its_people(
     # Whoever taught a course became a lecturer.
     assert lecturer.groups.filter(name=LECTURERS_GROUP).exists()
     assert not Group.objects.filter(name="Fees office").exists()
+
+
+def test_a_new_threshold_in_admin_moves_students_on_or_off_the_at_risk_list_at_once(
+    admin_client, course, students
+):
+    from outbox.models import OutboundEmail
+    from reports.models import AttendanceWarning, Standing
+    from reports.tests.builders import write_register
+    from timetable.tests.test_admin import course_form
+
+    # Three of five sessions attended: 60 %, above a 50 % threshold.
+    course.warn_below_percent = 50
+    course.save()
+    for status in ("present", "present", "present", "absent", "absent"):
+        write_register(course, {students[0]: status})
+    assert not Standing.objects.get(student=students[0], course=course).below
+    form = course_form(course, [])
+    form.pop("warn_below_percent")
+    response = admin_client.post(
+        reverse("admin:attendance_course_change", args=[course.pk]),
+        {**form, "warn_below_percent": "75"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "follows the new threshold" in response.content.decode()
+    assert Standing.objects.get(student=students[0], course=course).below
+    # Moving the line mails no one.
+    assert not AttendanceWarning.objects.exists() and not OutboundEmail.objects.exists()
