@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("realtime.urls")),
     path("", include("payments.urls")),
     path("", include("timetable.urls")),
+    path("", include("analytics.urls")),
     path("", include("attendance.urls")),
 ]
 
