@@ -359,7 +359,8 @@ def step_chart(steps: list[Step]) -> StepChart | None:
             continue
         x, y = x_of(step.at), y_of(step.connected) - 5
         if labels and x - labels[-1].x < 22:
-            if step.connected != peak:
+            # Too close: the newer count wins, unless the one before is the peak.
+            if labels[-1].text == str(peak) and step.connected != peak:
                 previous = step.connected
                 continue
             labels.pop()

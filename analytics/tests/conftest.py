@@ -23,6 +23,13 @@ def ended_class(course, lecturer, start: datetime, arrivals: dict, *, scheduled=
     return session
 
 
+@pytest.fixture(autouse=True)
+def _web_sessions_in_the_database(settings):
+    """Exact query counts: the web session is read from the database, whether or not
+    REDIS_URL would put it in the cache (cached_db)."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+
 @pytest.fixture
 def lecturer_client(client, lecturer):
     client.force_login(lecturer)
