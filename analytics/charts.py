@@ -351,11 +351,12 @@ def step_chart(steps: list[Step]) -> StepChart | None:
         path.append(f"H{x_of(step.at)} V{y_of(step.connected)}")
     line = " ".join(path)
     area = f"{line} V{bottom} H{x_of(steps[0].at)} Z"
-    # A number at each change, unless it would sit on the one before it.
+    # A number at each change (but to 0), unless it would sit on the one before it.
     labels: list[StepLabel] = []
     previous = None
     for step in steps:
-        if previous is not None and step.connected == previous:
+        if (previous is not None and step.connected == previous) or step.connected == 0:
+            previous = step.connected  # 0 is on the axis already
             continue
         x, y = x_of(step.at), y_of(step.connected) - 5
         if labels and x - labels[-1].x < 22:
