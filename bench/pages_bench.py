@@ -239,7 +239,7 @@ def grow_arrivals(course) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS r SET first_seen = s.started_at"
-                " + make_interval(mins => ((r.student_id * 7 + r.session_id * 3) %% 43) - 3),"
+                " + (((r.student_id * 7 + r.session_id * 3) %% 43) - 3) * interval '1 minute',"
                 " last_seen = s.ended_at"
                 f" FROM {sessions} AS s WHERE r.session_id = s.id AND s.course_id = %s"
                 " AND r.status IN ('present', 'late') AND r.first_seen IS NULL",
