@@ -8,6 +8,7 @@ otherwise (a laptop without the services) it is skipped with the reason.
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -115,6 +116,37 @@ def browser(monkeypatch):
             # Connections the test opened while Playwright ran live in their own
             # context; close them here, or the test database cannot be dropped.
             connections.close_all()
+
+
+AXE_SOURCE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+# axe.run in the page; the violations of the impacts asked for, each with its
+# rule's id, impact, help and the CSS targets of the nodes it failed on.
+AXE_RUN = """async (impacts) => {
+  const result = await window.axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter((v) => impacts.includes(v.impact))
+    .map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(" ")),
+      summaries: v.nodes.map((n) => n.failureSummary),
+    }));
+}"""
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (vendor/axe-core, test-only) on the page as it is now.
+
+    The script goes in through the DevTools protocol, not a <script> tag, so
+    the page's strict CSP (script-src 'self') neither blocks it nor is loosened.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8") + "\n;true")
+    return page.evaluate(AXE_RUN, list(impacts))
+
+
+axe_violations.__test__ = False
 
 
 @pytest.fixture(autouse=True)

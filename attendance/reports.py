@@ -190,6 +190,15 @@ class Segment:
     y: float
     height: float
 
+    @property
+    def has_room(self) -> bool:
+        """Tall enough to carry its count written inside (11px text)."""
+        return self.height >= 13
+
+    @property
+    def label_y(self) -> float:
+        return round(self.y + self.height / 2 + 4, 1)
+
 
 @dataclass
 class SessionBar:
@@ -225,6 +234,7 @@ class SessionChart:
 
 BAR_STEP, CHART_HEIGHT, PLOT_TOP, PLOT_BOTTOM = 40, 150, 18, 120
 STACK = (Status.PRESENT, Status.LATE, Status.EXCUSED, Status.ABSENT)  # bottom to top
+CHART_LEGEND = [(status.value, status.label) for status in STACK]
 
 
 def session_chart(*, sessions: list[NetworkSession]) -> SessionChart:

@@ -285,6 +285,7 @@ def course_register(request: HttpRequest, course_id: int) -> HttpResponse:
         "month_note": month_note,
         "sessions": sessions,
         "chart": reports.session_chart(sessions=sessions) if sessions else None,
+        "chart_legend": reports.CHART_LEGEND,
         "session_total": sum(m.sessions for m in months),
     }
     return render(request, "attendance/course_register.html", context)

@@ -223,6 +223,7 @@ def grow_school(args):
     if not lecturer.email:
         lecturer.email = "bench-lecturer@school.example"
         lecturer.save(update_fields=["email"])
+    grow_arrivals(course)
     counts = {
         "students": Student.objects.count(),
         "payments": Payment.objects.filter(term=term).count(),
@@ -321,6 +322,60 @@ def measure_register_write(course, requests: int) -> dict:
     }
 
 
+def grow_arrivals(course) -> None:
+    """First joins on the records of those who came (from 3 minutes early to 40 late), and
+    every student's phone in the latest session, joining and leaving over the hour:
+    what the analytics page and the session timeline read."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
+
+    records = AttendanceRecord.objects.filter(
+        session__course=course, status__in=["present", "late"]
+    )
+    if records.filter(first_seen__isnull=True).exists():
+        say("Writing first joins on the course's records")
+        table = AttendanceRecord._meta.db_table
+        sessions = NetworkSession._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS r SET first_seen = s.started_at"
+                " + (((r.student_id * 7 + r.session_id * 3) %% 43) - 3) * interval '1 minute',"
+                " last_seen = s.ended_at"
+                f" FROM {sessions} AS s WHERE r.session_id = s.id AND s.course_id = %s"
+                " AND r.status IN ('present', 'late') AND r.first_seen IS NULL",
+                [course.pk],
+            )
+    latest = NetworkSession.objects.filter(course=course).order_by("-started_at").first()
+    if latest is None or ConnectedDevice.objects.filter(session=latest).exists():
+        return
+    say("Connecting the course's phones to its latest session")
+    students = list(course.enrollments.values_list("student_id", flat=True))
+    have = set(Device.objects.filter(student_id__in=students).values_list("student_id", flat=True))
+    Device.objects.bulk_create(
+        Device(student_id=pk, token_hash="0" * 64, name="bench phone", slot=1)
+        for pk in students
+        if pk not in have
+    )
+    start = latest.started_at
+    ConnectedDevice.objects.bulk_create(
+        ConnectedDevice(
+            session=latest,
+            device=device,
+            connected_at=start + timedelta(seconds=(i * 37) % 1800 - 120),
+            last_seen_at=latest.ended_at or timezone.now(),
+            disconnected_at=(
+                start + timedelta(minutes=30 + (i * 13) % 30) if i % 4 == 0 else latest.ended_at
+            ),
+            is_connected=False,
+        )
+        for i, device in enumerate(
+            Device.objects.filter(student_id__in=students, is_active=True).order_by("pk")
+        )
+    )
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * p
@@ -400,6 +455,7 @@ def main() -> None:
     office_client.force_login(office)
     lecturer_client.force_login(lecturer)
     register = f"/courses/{course.pk}/register/"
+    timeline_id = course.sessions.order_by("-started_at").values_list("pk", flat=True).first()
     cases = [
         ("/students/", office_client, "/students/"),
         ("/students/?status=OVERDUE", office_client, "/students/?status=OVERDUE"),
@@ -418,6 +474,13 @@ def main() -> None:
         (f"{course.code} at-risk", lecturer_client, f"/courses/{course.pk}/at-risk/"),
         ("/at-risk/", office_client, "/at-risk/"),
         ("/at-risk.csv", office_client, "/at-risk.csv"),
+        (f"{course.code} analytics", lecturer_client, f"/courses/{course.pk}/analytics/"),
+        (
+            f"{course.code} analytics, all sessions",
+            lecturer_client,
+            f"/courses/{course.pk}/analytics/?range=all",
+        ),
+        (f"{course.code} session timeline", lecturer_client, f"/sessions/{timeline_id}/timeline/"),
     ]
     load = os.getloadavg()
     say(

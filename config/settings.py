@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "attendance",
     "payments",
     "timetable",
+    "analytics",
     "realtime",
     "accounts",
     "api",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("timetable.urls")),
     path("", include("excuses.urls")),
     path("", include("reports.urls")),
+    path("", include("analytics.urls")),
     path("", include("attendance.urls")),
 ]
 

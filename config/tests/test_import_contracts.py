@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
-    "config", "demo", "ops", "accounts", "api", "realtime", "reports", "excuses", "timetable",
-    "payments", "attendance", "outbox",
+    "config", "demo", "ops", "accounts", "api", "realtime", "reports", "excuses", "analytics",
+    "timetable", "payments", "attendance", "outbox",
 ]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 

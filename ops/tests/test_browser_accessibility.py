@@ -1,0 +1,101 @@
+"""axe-core in Chromium over the product's main pages, signed in as each role would be,
+at desktop and phone sizes: no serious or critical violation, and no sideways scroll
+of the whole page on a phone.
+
+One browser context for the module's one test (axe is injected once per page load);
+the analytics page has its own in analytics/tests/test_browser_analytics.py.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from attendance.sessions import end_session, start_session
+from attendance.tests.builders import join
+from conftest import axe_violations
+from payments import ledger
+from payments.models import Term
+from payments.permissions import ensure_fees_office_group
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("form[action='/login/'] button[type=submit]")
+    page.wait_for_load_state("load")
+    assert "/login/" not in page.url, page.url
+
+
+def check(page, base: str, path: str, failures: list) -> None:
+    """axe at each viewport size, and the phone's width fits the page."""
+    for name, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        for v in axe_violations(page):
+            failures.append(f"{path} ({name}): {v['id']} [{v['impact']}] {v['targets'][:5]}")
+        if name == "phone":
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - window.innerWidth"
+            )
+            if overflow > 0:
+                failures.append(f"{path} (phone): the page scrolls sideways by {overflow}px")
+
+
+@pytest.fixture
+def school(make_user, lecturer, course, students):
+    """An ended class with its register, a class running now, and a billed term in which
+    students paid in full, in part and too much."""
+    start = timezone.now() - timedelta(days=1)
+    ended, _ = start_session(course=course, by=lecturer, now=start)
+    join(ended, students[0], start + timedelta(minutes=1))
+    join(ended, students[1], start + timedelta(minutes=25))
+    end_session(session=ended, now=start + timedelta(hours=1))
+    running, _ = start_session(course=course, by=lecturer)
+    join(running, students[0], timezone.now())
+
+    office = make_user("office")
+    office.groups.add(ensure_fees_office_group())
+    today = timezone.localdate()
+    term = Term.objects.create(
+        name="Second Term",
+        year=today.year,
+        starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=60),
+        fee="120.00",
+        due_on=today + timedelta(days=30),
+    )
+    ledger.activate_term(term=term)
+    ledger.bill_term(term=term)
+    for student, amount in zip(students, ("120.00", "80.00", "150.00"), strict=False):
+        ledger.record_payment(
+            student=student, term=term, amount=amount, method="bank_transfer", by=office
+        )
+    return {"ended": ended, "running": running, "office": office}
+
+
+def test_the_main_pages_have_no_serious_accessibility_violations(
+    school, lecturer, course, live_server, browser
+):
+    base = live_server.url
+    context = browser.new_context()
+    page = context.new_page()
+    failures: list[str] = []
+    try:
+        check(page, base, "/login/", failures)
+        sign_in(page, base, lecturer.username)
+        check(page, base, "/", failures)
+        check(page, base, f"/courses/{course.pk}/register/", failures)
+        check(page, base, f"/sessions/{school['ended'].pk}/", failures)
+        context.clear_cookies()
+        sign_in(page, base, school["office"].username)
+        check(page, base, "/students/", failures)
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
