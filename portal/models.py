@@ -43,9 +43,7 @@ class DeviceRevocation(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=["reset", "replaced"]), name="revocation_kind_valid"
             ),
-            models.CheckConstraint(
-                condition=~models.Q(reason=""), name="revocation_has_reason"
-            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="revocation_has_reason"),
         ]
 
     def __str__(self) -> str:

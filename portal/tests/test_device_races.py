@@ -18,9 +18,7 @@ def test_two_replacements_of_the_same_phone_make_one_new_device(pupil, ada, sett
     register_device(student=ada, name="tablet")
     results = run_at_once(
         2,
-        lambda i: replace_my_device(
-            student=ada, old_device_id=old.pk, name=f"new {i}", by=pupil
-        ),
+        lambda i: replace_my_device(student=ada, old_device_id=old.pk, name=f"new {i}", by=pupil),
     )
     assert sum(isinstance(r, tuple) for r in results) == 1, results
     assert sum(isinstance(r, DeviceNotActive) for r in results) == 1, results
@@ -30,9 +28,7 @@ def test_two_replacements_of_the_same_phone_make_one_new_device(pupil, ada, sett
     assert DeviceRevocation.objects.filter(device=old).count() == 1
 
 
-def test_replacements_of_two_phones_at_once_both_succeed_within_the_limit(
-    pupil, ada, settings
-):
+def test_replacements_of_two_phones_at_once_both_succeed_within_the_limit(pupil, ada, settings):
     settings.ATTENDANCE_MAX_DEVICES_PER_STUDENT = 2
     phones = [register_device(student=ada, name=f"old {i}")[0] for i in range(2)]
     results = run_at_once(
@@ -47,9 +43,7 @@ def test_replacements_of_two_phones_at_once_both_succeed_within_the_limit(
     assert sorted(active.values_list("slot", flat=True)) == [1, 2]
 
 
-def test_a_replacement_racing_a_registration_at_the_limit_never_makes_a_third(
-    pupil, ada, settings
-):
+def test_a_replacement_racing_a_registration_at_the_limit_never_makes_a_third(pupil, ada, settings):
     settings.ATTENDANCE_MAX_DEVICES_PER_STUDENT = 2
     old, _ = register_device(student=ada, name="old")
     register_device(student=ada, name="tablet")
@@ -63,9 +57,7 @@ def test_a_replacement_racing_a_registration_at_the_limit_never_makes_a_third(
     assert Device.objects.filter(student=ada, is_active=True).count() == 2
 
 
-def test_two_clerks_resetting_the_same_phone_write_one_audit_row(
-    ada, office_user, staff_user
-):
+def test_two_clerks_resetting_the_same_phone_write_one_audit_row(ada, office_user, staff_user):
     phone, _ = register_device(student=ada, name="phone")
     clerks = [office_user, staff_user]
     results = run_at_once(
