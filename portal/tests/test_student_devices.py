@@ -98,3 +98,18 @@ def test_the_list_costs_the_same_queries_for_one_or_many_devices(
     with django_assert_num_queries(4 + session_queries):
         response = client.get(url(ada))
     assert response.content.decode().count("lost") >= 6
+
+
+def test_the_students_page_links_the_office_to_the_device_screen(client, office_user, ada):
+    client.force_login(office_user)
+    page = client.get(reverse("payments:student-detail", args=[ada.pk])).content.decode()
+    assert f'href="{url(ada)}"' in page
+
+
+def test_admin_lists_the_audit_rows_read_only(admin_client, office_user, ada):
+    phone, _ = register_device(student=ada, name="Phone")
+    response = admin_client.post(url(ada), {"device": [phone.pk], "reason": "lost"})
+    assert response.status_code == 302
+    listing = admin_client.get("/admin/portal/devicerevocation/")
+    assert listing.status_code == 200 and "lost" in listing.content.decode()
+    assert admin_client.get("/admin/portal/devicerevocation/add/").status_code == 403
