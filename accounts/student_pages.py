@@ -35,6 +35,12 @@ STUDENT_PAGES = frozenset(
         "timetable:feed",
         # Their own receipts only: the view checks whose payment it is.
         "payments:payment-receipt",
+        # Their excuse requests and their own attendance report (the views check
+        # whose they are); named ahead of the apps that route them.
+        "excuses:mine",
+        "excuses:new",
+        "excuses:attachment",
+        "reports:student-attendance",
     }
 )
 # Whole namespaces students may open: their account (sessions, password).

@@ -44,6 +44,17 @@ STAFF_PAGES = {
     "timetable:late-threshold",
     # portal: the office's device screen
     "portal:student-devices",
+    # excuses: the lecturers' queue and decisions
+    "excuses:queue",
+    "excuses:detail",
+    "excuses:decide",
+    # reports: the at-risk lists and their exports
+    "reports:course-at-risk",
+    "reports:course-at-risk-csv",
+    "reports:course-at-risk-xlsx",
+    "reports:school-at-risk",
+    "reports:school-at-risk-csv",
+    "reports:school-at-risk-xlsx",
 }
 # Pages outside URL names that are not pages for anyone signed in (probes, the icon).
 UNNAMED = {"favicon.ico"}
@@ -96,15 +107,22 @@ def ids(ada, course, term, staff_user, lecturer):
     }
 
 
-def url_of(name: str, ids: dict) -> str:
-    [route] = [r for n, r in named_routes() if n == name]
-    kwargs = {key: value for key, value in ids.items() if f":{key}>" in route}
+def url_of(name: str, ids: dict) -> str | None:
+    """The page's address with the student's own ids (any id for the rest: the refusal
+    comes before the lookup); None for a name no app of this checkout routes."""
+    routes = [r for n, r in named_routes() if n == name]
+    if not routes:
+        return None
+    ids = {"excuse_id": 1, **ids}
+    kwargs = {key: value for key, value in ids.items() if f":{key}>" in routes[0]}
     return reverse(name, kwargs=kwargs)
 
 
 @pytest.mark.parametrize("name", sorted(STAFF_PAGES))
 def test_a_student_is_refused_every_staff_page(pupil_client, ids, name):
     url = url_of(name, ids)
+    if url is None:
+        pytest.skip(f"{name} is not routed in this checkout")
     assert pupil_client.get(url).status_code == 403, url
     assert pupil_client.post(url, {"reason": "x", "status": "present"}).status_code == 403, url
 
