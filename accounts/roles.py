@@ -38,11 +38,11 @@ def is_lecturer(user: AbstractBaseUser) -> bool:
 
 def home_url(user: AbstractBaseUser) -> str:
     """Each role's own home: lecturers and staff the dashboard, the office the student
-    list, a student their device page."""
+    list, a student their own page (/me/), which links to the device page."""
     if user.is_staff or is_lecturer(user):
         return reverse("dashboard")
     if user.groups.filter(name=OFFICE_GROUP).exists() or can_view_fees(user):
         return reverse("payments:student-list")
     if Student.objects.filter(user=user).exists():
-        return reverse("device")
+        return reverse("portal:me")
     return reverse("dashboard")

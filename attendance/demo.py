@@ -37,7 +37,7 @@ LOGIN_LINES = [
     "  admin / admin          superuser: Django admin at /admin/",
     "  lecturer / lecturer    teaches MATH101, PHYS110, HIST210",
     "  lecturer2 / lecturer2  teaches ECON120 only (sees none of the above)",
-    "  student / student      the first demo student, for /device/",
+    "  student / student      the first demo student: /me/ and /device/",
 ]
 
 

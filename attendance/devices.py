@@ -11,6 +11,11 @@ from attendance.models import Device, Student
 from attendance.tokens import hash_secret, new_secret, secret_matches
 from realtime import broadcast
 
+# A marker cookie (no secret in it) set where a device was registered: the device
+# page opens there without signing in again. Set by every page that registers one.
+DEVICE_COOKIE = "rollcall_device"
+DEVICE_COOKIE_AGE = 365 * 24 * 3600
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRef:
@@ -54,6 +59,25 @@ def register_device(*, student: Student, name: str) -> tuple[Device, str]:
             student=student, name=name, token_hash=hash_secret(token), slot=free[0]
         )
     return device, token
+
+
+class DeviceNotActive(Exception):
+    """The device to replace is not an active device of this student (any more)."""
+
+
+def replace_device(*, student: Student, old_device: Device, name: str) -> tuple[Device, str]:
+    """Revoke `old_device` and register a new device in its place, in one transaction.
+
+    For a student at the device limit who changes phones: the freed slot goes to
+    the new device. The student row lock (taken before the revoke) serialises
+    this with registrations and other replacements; of two replacements of the
+    same device one wins and the other raises DeviceNotActive, changing nothing.
+    """
+    with transaction.atomic():
+        Student.objects.select_for_update().get(pk=student.pk)
+        if old_device.student_id != student.pk or not revoke_device(device=old_device):
+            raise DeviceNotActive(f"{old_device.name} is not an active device of yours.")
+        return register_device(student=student, name=name)
 
 
 def authenticate_device(*, public_id: str, token: str) -> Device | None:

@@ -44,8 +44,8 @@ def _card_response(request: HttpRequest, course: Course) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     cards = dashboard_cards(request.user)
     if not cards and Student.objects.filter(user=request.user).exists():
-        # A student signs in to check in with their phone, not to see courses they teach.
-        return redirect("device")
+        # A student's home is their own page, not courses they teach.
+        return redirect("portal:me")
     context = {"cards": cards, "base_url": _base_url(request)}
     if request.htmx:
         # The fallback poll and htmx buttons swap the cards only.

@@ -7,7 +7,8 @@ It grows a school in its own PostgreSQL database (rollcall_bench_pages on the
 server of DATABASE_URL, or --database-url): N students, an active term billed
 to all of them whose due date has passed, a third of them paying (in full, in
 part or too much, through payments.ledger), some on payment plans; and a
-course of 300 students with 60 ended sessions. A second run reuses what is
+course of 300 students with 60 ended sessions; two of them sign in for /me/ (one
+with that course only, one with four more). A second run reuses what is
 there and adds only what is missing. Then it requests each page --requests
 times (after a warm-up) and prints a table: queries, p50, p95 and size; for
 the exports also the time to the first byte and to the last. The last column
@@ -376,6 +377,60 @@ def grow_arrivals(course) -> None:
     )
 
 
+def grow_student_logins(course, sessions: int):
+    """Two students of `course` with logins for /me/: one with that course only, one
+    with four more courses of `sessions` ended sessions each; both with a phone."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from attendance.devices import register_device
+    from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession
+
+    User = get_user_model()
+    enrolled = list(course.enrollments.order_by("student_id").select_related("student")[:2])
+    logins = []
+    for n_courses, enrollment in zip((1, 5), enrolled, strict=True):
+        student = enrollment.student
+        user, _ = User.objects.get_or_create(username=f"bench-student-{n_courses}")
+        if student.user_id != user.pk:
+            student.user = user
+            student.save(update_fields=["user"])
+        if not student.devices.filter(is_active=True).exists():
+            register_device(student=student, name="Bench phone")
+        for k in range(1, n_courses):
+            extra, created = Course.objects.get_or_create(
+                code=f"BENCHX{k}", defaults={"title": f"Extra course {k}"}
+            )
+            Enrollment.objects.get_or_create(course=extra, student=student)
+            if created:
+                start = timezone.now() - timedelta(days=sessions + 1, hours=k)
+                made = NetworkSession.objects.bulk_create(
+                    NetworkSession(
+                        course=extra,
+                        date=timezone.localdate(start + timedelta(days=i)),
+                        started_at=start + timedelta(days=i),
+                        ended_at=start + timedelta(days=i, hours=1),
+                        is_active=False,
+                        end_reason="ended",
+                        join_code="000000",
+                        code_rotated_at=start,
+                    )
+                    for i in range(sessions)
+                )
+                AttendanceRecord.objects.bulk_create(
+                    AttendanceRecord(
+                        session=s,
+                        student=student,
+                        status=("present", "late", "absent", "excused")[i % 4],
+                        created_at=s.started_at,
+                        updated_at=s.started_at,
+                    )
+                    for i, s in enumerate(made)
+                )
+        logins.append((n_courses, user))
+    return logins
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * p
@@ -438,6 +493,7 @@ def main() -> None:
     from django.test import Client
 
     office, lecturer, course, counts = grow_school(args)
+    student_logins = grow_student_logins(course, args.sessions)
     say(
         f"School: {counts['students']:,} students, {counts['payments']:,} payments this term; "
         f"{course.code}: {course.enrollments.count()} students, {counts['records']:,} records"
@@ -482,6 +538,12 @@ def main() -> None:
         ),
         (f"{course.code} session timeline", lecturer_client, f"/sessions/{timeline_id}/timeline/"),
     ]
+    # The student's own page, with one course and with five: the same queries.
+    for n_courses, user in student_logins:
+        student_client = Client()
+        student_client.force_login(user)
+        plural = "s" if n_courses > 1 else ""
+        cases.append((f"/me/ ({n_courses} course{plural})", student_client, "/me/"))
     load = os.getloadavg()
     say(
         f"\n{platform.node()}: {os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} "

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "realtime",
     "accounts",
     "api",
+    "portal",
     "demo",
     "outbox",
     "excuses",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.HtmxLoginRedirectMiddleware",
     "accounts.middleware.SessionActivityMiddleware",
+    # A student's login opens only the students' pages (accounts/student_pages.py).
+    "accounts.student_pages.StudentPagesMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg")),
     path("", include("accounts.urls")),
     path("", include("realtime.urls")),
+    path("", include("portal.urls")),
     path("", include("payments.urls")),
     path("", include("timetable.urls")),
     path("", include("excuses.urls")),

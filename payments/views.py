@@ -274,18 +274,27 @@ def payment_record(request: HttpRequest, student_id: int) -> HttpResponse:
 
 @login_required
 def payment_receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
-    if not can_view_fees(request.user):
-        raise PermissionDenied("You may not see fee data.")
-    payment = get_object_or_404(
-        Payment.objects.select_related("student", "term", "recorded_by", "reversal"),
-        pk=payment_id,
-    )
+    """A payment's receipt: for those who see fee data, and for the student who paid
+    (their own receipts only; anyone else's answers 403, as for any other user)."""
+    payments = Payment.objects.select_related("student", "term", "recorded_by", "reversal")
+    if can_view_fees(request.user):
+        payment = get_object_or_404(payments, pk=payment_id)
+        back_url = (
+            reverse("payments:student-detail", args=[payment.student_id])
+            + f"?term={payment.term_id}"
+        )
+    else:
+        back_url = reverse("portal:me")
+        payment = payments.filter(pk=payment_id, student__user=request.user).first()
+        if payment is None:
+            raise PermissionDenied("You may not see fee data.")
     lines = statement(student=payment.student, term=payment.term)
     after = next(
         line.balance for line in lines if line.kind == "payment" and line.entry.pk == payment.pk
     )
     context = {
         "payment": payment,
+        "back_url": back_url,
         "school_name": settings.SCHOOL_NAME,
         "balance_after": after,
         "balance_now": lines[-1].balance,

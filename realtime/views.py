@@ -11,14 +11,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from attendance.devices import DeviceLimitReached, register_device
+from attendance.devices import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_AGE,
+    DeviceLimitReached,
+    register_device,
+)
 from attendance.models import Student
 
-DEVICE_COOKIE = "rollcall_device"
-DEVICE_COOKIE_AGE = 365 * 24 * 3600
 DEVICE_NAME_MAX = 100
 
 
@@ -79,7 +83,8 @@ def device_register(request: HttpRequest) -> JsonResponse:
             409,
             "device_limit",
             f"You already have {settings.ATTENDANCE_MAX_DEVICES_PER_STUDENT} registered devices. "
-            "Ask the school office to remove one you no longer use, then try again.",
+            f"Replace one you no longer use on My devices ({reverse('portal:devices')}), "
+            "or ask the school office to remove one.",
         )
     response = JsonResponse(
         {

@@ -44,7 +44,7 @@ def test_without_remember_me_the_cookie_dies_with_the_browser(client, lecturer):
         ("lecturer", "dashboard"),
         ("staff", "dashboard"),
         ("office", "payments:student-list"),
-        ("student", "device"),
+        ("student", "portal:me"),
     ],
 )
 def test_each_role_lands_on_its_own_home(client, make_user, students, role, home):

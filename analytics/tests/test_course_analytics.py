@@ -64,10 +64,13 @@ def test_staff_see_any_course(client, staff_user, course, classes):
     assert client.get(url(course)).status_code == 200
 
 
-@pytest.mark.parametrize("who", ["other_lecturer", "office_user", "student_user"])
-def test_anyone_else_gets_404(request, client, course, classes, who):
+@pytest.mark.parametrize(
+    ("who", "status"), [("other_lecturer", 404), ("office_user", 404), ("student_user", 403)]
+)
+def test_anyone_else_is_refused(request, client, course, classes, who, status):
+    # Staff pages refuse a student outright; other staff learn nothing of the course.
     client.force_login(request.getfixturevalue(who))
-    assert client.get(url(course)).status_code == 404
+    assert client.get(url(course)).status_code == status
 
 
 def test_signed_out_goes_to_the_login_page(client, course):

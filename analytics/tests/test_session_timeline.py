@@ -40,10 +40,12 @@ def test_staff_may_see_it(client, staff_user, session):
     assert client.get(url(session)).status_code == 200
 
 
-@pytest.mark.parametrize("who", ["other_lecturer", "office_user", "student_user"])
-def test_anyone_else_gets_404(request, client, session, who):
+@pytest.mark.parametrize(
+    ("who", "status"), [("other_lecturer", 404), ("office_user", 404), ("student_user", 403)]
+)
+def test_anyone_else_is_refused(request, client, session, who, status):
     client.force_login(request.getfixturevalue(who))
-    assert client.get(url(session)).status_code == 404
+    assert client.get(url(session)).status_code == status
 
 
 def test_a_session_no_device_joined_shows_the_empty_state(

@@ -105,14 +105,14 @@ def test_a_plain_request_still_gets_the_ordinary_login_redirect(client):
     assert "HX-Redirect" not in response
 
 
-def test_a_student_signing_in_lands_on_the_device_page(client, make_user, students):
+def test_a_student_is_refused_the_dashboard_and_pointed_home(client, make_user, students):
     user = make_user("pupil")
     students[0].user = user
     students[0].save(update_fields=["user"])
     client.force_login(user)
     response = client.get(reverse("dashboard"))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("device")
+    assert response.status_code == 403
+    assert f'href="{reverse("accounts:home")}"' in response.content.decode()
 
 
 def test_an_ended_session_leaves_its_register_totals_on_the_card(

@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [
-    "config", "demo", "ops", "accounts", "api", "realtime", "reports", "excuses", "analytics",
-    "timetable", "payments", "attendance", "outbox",
+    "config", "demo", "ops", "accounts", "api", "realtime", "portal", "reports", "excuses",
+    "analytics", "timetable", "payments", "attendance", "outbox",
 ]  # fmt: skip
 LINT = Path(sys.executable).with_name("lint-imports")
 
@@ -82,3 +82,11 @@ def test_attendance_importing_the_timetable_breaks_the_layers(copy_of_the_code):
     result = lint(copy_of_the_code)
     assert result.returncode == 1
     assert "attendance is not allowed to import timetable" in result.stdout
+
+
+def test_the_student_pages_importing_the_sockets_break_the_layers(copy_of_the_code):
+    # portal sits beside api and realtime: none of the three imports another.
+    plant(copy_of_the_code, "portal/views.py", "from realtime import views  # noqa")
+    result = lint(copy_of_the_code)
+    assert result.returncode == 1
+    assert "portal is not allowed to import realtime" in result.stdout

@@ -68,8 +68,8 @@ def test_the_queue(client, users, excuse, who, status, listed):
     ("who", "status"),
     [
         ("nobody", 302),
-        ("ada", 404),
-        ("bob", 404),
+        ("ada", 403),  # a lecturer's page, refused to students
+        ("bob", 403),
         ("lecturer", 200),
         ("other_lecturer", 404),
         ("staff", 200),
@@ -88,8 +88,8 @@ def test_the_detail_page(client, users, excuse, who, status):
     ("who", "status"),
     [
         ("nobody", 302),  # to the login page
-        ("ada", 404),
-        ("bob", 404),
+        ("ada", 403),
+        ("bob", 403),
         ("lecturer", 302),  # back to the request's page
         ("other_lecturer", 404),
         ("staff", 302),

@@ -31,8 +31,8 @@ def test_permission_denied_is_one_warning_line(client, student_login, caplog):
     line = formatted(record)
     assert "\n" not in line
     assert line.endswith(
-        "Forbidden (Permission denied): /sessions/refresh/ "
-        "(Only staff and lecturers may refresh sessions.)"
+        # A student's login is refused before the view (accounts/student_pages.py).
+        "Forbidden (Permission denied): /sessions/refresh/ (This page is not for students.)"
     )
 
 

@@ -107,7 +107,7 @@ COURSE_PAGES = [
         ("office_user", 200),
         ("lecturer", 200),
         ("other_lecturer", 404),
-        ("student_login", 404),
+        ("student_login", 403),  # a staff page, refused to students
     ],
 )
 def test_a_courses_at_risk_pages_answer_each_role(

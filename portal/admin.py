@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from portal.models import DeviceRevocation
+
+
+@admin.register(DeviceRevocation)
+class DeviceRevocationAdmin(admin.ModelAdmin):
+    """Who revoked which device, when and why: read only, written by portal/devices.py."""
+
+    list_display = ("device", "kind", "reason", "revoked_by", "revoked_at")
+    list_filter = ("kind",)
+    list_select_related = ("device__student", "revoked_by")
+    search_fields = ("device__student__student_number", "device__name", "reason")
+    date_hierarchy = "revoked_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,76 @@
+"""The student's and the office's device changes, each with its audit row.
+
+The rules of devices (slots, the limit, revoking) stay in attendance/devices.py;
+this module adds who did it and why, in the same transaction.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from attendance.devices import DeviceNotActive, replace_device, revoke_device
+from attendance.models import Device, Student
+from portal.models import DeviceRevocation
+
+REASON_MAX = 300
+
+
+class InvalidReason(ValueError):
+    """A reset needs a reason of at most REASON_MAX characters."""
+
+
+def replace_my_device(
+    *, student: Student, old_device_id: int, name: str, by: AbstractBaseUser
+) -> tuple[Device, str]:
+    """The student's "replace my old phone": revoke one of their active devices and
+    register this browser in its slot. Returns the new device and its token (shown once).
+
+    Raises DeviceNotActive when the device is not theirs or no longer active
+    (another replacement or a reset got there first); nothing changes then.
+    """
+    old = Device.objects.filter(pk=old_device_id, student=student).first()
+    if old is None:
+        raise DeviceNotActive("No such device of yours.")
+    with transaction.atomic():
+        device, token = replace_device(student=student, old_device=old, name=name)
+        DeviceRevocation.objects.create(
+            device=old,
+            kind=DeviceRevocation.Kind.REPLACED,
+            reason=f"Replaced by {device.name}",
+            revoked_by=by,
+            revoked_at=old.revoked_at,
+            replaced_by=device,
+        )
+    return device, token
+
+
+def reset_devices(
+    *, student: Student, device_ids: list[int], by: AbstractBaseUser, reason: str
+) -> list[Device]:
+    """The office's reset: revoke the named active devices of `student`, recording who and why.
+
+    Returns the devices this call revoked (one already revoked is skipped, so two
+    clerks resetting at once write one audit row per device). A missing or too
+    long reason raises InvalidReason and changes nothing.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidReason("Give a reason for the reset.")
+    if len(reason) > REASON_MAX:
+        raise InvalidReason(f"Keep the reason to {REASON_MAX} characters.")
+    revoked: list[Device] = []
+    with transaction.atomic():
+        # A student has at most a few active devices: one update each.
+        for device in Device.objects.filter(student=student, pk__in=device_ids, is_active=True):
+            if revoke_device(device=device):
+                revoked.append(device)
+        DeviceRevocation.objects.bulk_create(
+            DeviceRevocation(
+                device=device,
+                kind=DeviceRevocation.Kind.RESET,
+                reason=reason,
+                revoked_by=by,
+                revoked_at=device.revoked_at,
+            )
+            for device in revoked
+        )
+    return revoked
