@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from attendance.models import AttendanceRecord, Device, Enrollment, Student
+from excuses.selectors import states_by_record as excuse_states
+from excuses.submissions import refusal as excuse_refusal
 from payments.models import Payment, Term
 from payments.selectors import FeeStatus, FeeSummary, active_term, attendance_by_course, fee_summary
 
@@ -98,6 +100,7 @@ def my_records(*, student: Student) -> QuerySet[AttendanceRecord]:
             "source",
             "first_seen",
             "session__date",
+            "session__is_active",
             "session__started_at",
             "session__course__code",
             "session__course__title",
@@ -126,3 +129,15 @@ def devices_of(*, student: Student) -> list[Device]:
         .select_related("revocation__revoked_by")
         .order_by("-is_active", "-created_at", "-pk")[:DEVICES_SHOWN]
     )
+
+
+def with_excuse_actions(*, student: Student, records: list[AttendanceRecord], today) -> list:
+    """Mark each record with what its row offers about excuses: `excuse_state` (the
+    latest request's state, or "") and `can_ask_excuse`. One query for the whole list."""
+    states = excuse_states(student=student, record_ids=[r.pk for r in records])
+    for record in records:
+        record.excuse_state = states.get(record.pk, "")
+        record.can_ask_excuse = record.excuse_state != "pending" and not excuse_refusal(
+            record=record, today=today
+        )
+    return records

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -38,7 +39,11 @@ def me(request: HttpRequest) -> HttpResponse:
     context = {
         "student": student,
         "courses": selectors.my_courses(student=student),
-        "recent": list(selectors.my_records(student=student)[: selectors.RECENT_SESSIONS]),
+        "recent": selectors.with_excuse_actions(
+            student=student,
+            records=list(selectors.my_records(student=student)[: selectors.RECENT_SESSIONS]),
+            today=timezone.localdate(),
+        ),
         "fees": selectors.my_fees(student=student),
         "devices": [d for d in selectors.devices_of(student=student) if d.is_active],
         "recent_size": selectors.RECENT_SESSIONS,
@@ -55,6 +60,9 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
         return _not_a_student(request)
     page = Paginator(selectors.my_records(student=student), SESSIONS_PER_PAGE).get_page(
         request.GET.get("page")
+    )
+    page.object_list = selectors.with_excuse_actions(
+        student=student, records=list(page.object_list), today=timezone.localdate()
     )
     return render(request, "portal/my_sessions.html", {"student": student, "page": page})
 

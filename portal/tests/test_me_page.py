@@ -148,7 +148,7 @@ def full_student(ada, course, add_sessions, term, staff_user, make_courses):
 
 # user, student, enrollments, counts per course, recent sessions, active term,
 # payments, balance row, devices; and the session unless Redis caches it.
-ME_QUERIES = 9
+ME_QUERIES = 10  # the excuse requests of the recent sessions included
 
 
 @pytest.mark.parametrize("n_courses", [1, 5])
@@ -161,3 +161,26 @@ def test_me_costs_the_same_queries_with_one_or_five_courses(
         response = pupil_client.get(ME)
     assert response.status_code == 200
     assert response.content.decode().count('class="course-name"') == n_courses
+
+
+def test_a_recent_absence_offers_an_excuse_request_and_then_shows_it_pending(
+    pupil_client, ada, course, add_sessions
+):
+    from attendance.models import AttendanceRecord
+    from excuses.submissions import submit_excuse
+
+    # Two absences: one a month ago (past the 14-day window), one three days ago.
+    add_sessions(course, ada, ["absent"], days_ago=30)
+    add_sessions(course, ada, ["absent", "present"], days_ago=3)
+    old, recent, present = AttendanceRecord.objects.filter(student=ada).order_by(
+        "session__started_at"
+    )
+    page = pupil_client.get(ME).content.decode()
+    assert reverse("excuses:new", args=[recent.pk]) in page
+    assert reverse("excuses:new", args=[old.pk]) not in page
+    assert reverse("excuses:new", args=[present.pk]) not in page
+
+    submit_excuse(record=recent, student=ada, reason="Flu", attachment=None)
+    page = pupil_client.get(ME).content.decode()
+    assert reverse("excuses:new", args=[recent.pk]) not in page
+    assert "Excuse requested" in page
