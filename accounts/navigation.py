@@ -9,9 +9,11 @@ for it; every page still checks permissions itself.
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
+from accounts.roles import OFFICE_GROUP, is_lecturer
 from attendance.models import Course, Student
 
 STUDENT_NAV = "student_nav"
+OFFICE_NAV = "office_nav"
 
 
 def uses_student_nav(user: AbstractBaseUser) -> bool:
@@ -24,7 +26,16 @@ def uses_student_nav(user: AbstractBaseUser) -> bool:
     )
 
 
+def uses_office_nav(user: AbstractBaseUser) -> bool:
+    """The school office: keeps students and fees, teaches nothing, administers nothing.
+    Its bar offers the student list and the at-risk list, not an empty dashboard."""
+    if user.is_staff or is_lecturer(user):
+        return False
+    return user.groups.filter(name=OFFICE_GROUP).exists()
+
+
 def remember_navigation(sender, request: HttpRequest, user: AbstractBaseUser, **kwargs) -> None:
     """user_logged_in: choose the navigation for this web session."""
     if request is not None and hasattr(request, "session"):
         request.session[STUDENT_NAV] = uses_student_nav(user)
+        request.session[OFFICE_NAV] = uses_office_nav(user)

@@ -179,3 +179,32 @@ def test_the_login_page_says_the_session_ended_when_sent_there_by_the_timer(clie
 def test_a_user_of_no_role_still_signs_in(client, db):
     get_user_model().objects.create_user("plain", password="pw")
     assert sign_in(client, "plain").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        (
+            "office",
+            ["payments:student-list", "reports:school-at-risk"],
+            ["dashboard", "session-list"],
+        ),
+        ("lecturer", ["dashboard", "session-list", "excuses:queue"], []),
+        ("student", ["portal:me", "excuses:mine"], ["dashboard", "payments:student-list"]),
+    ],
+)
+def test_each_roles_bar_offers_its_own_pages(client, make_user, students, role, shown, hidden):
+    user = make_user("someone")
+    if role == "lecturer":
+        lecturers_group().user_set.add(user)
+    elif role == "office":
+        user.groups.add(ensure_fees_office_group())
+    else:
+        students[0].user = user
+        students[0].save()
+    home = client.get(sign_in(client, "someone").url)
+    bar = home.content.decode().split("<nav>", 1)[1].split("</nav>", 1)[0]
+    for name in shown:
+        assert f'href="{reverse(name)}"' in bar, name
+    for name in hidden:
+        assert f'href="{reverse(name)}"' not in bar, name
