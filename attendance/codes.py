@@ -34,15 +34,23 @@ def unused_join_code() -> str:
     The database's unique constraint on active current codes is the backstop
     for a race; callers retry on IntegrityError.
     """
+    return unused_join_codes(1)[0]
+
+
+def unused_join_codes(n: int) -> list[str]:
+    """`n` different codes, none the current or previous code of an active session (one query)."""
     taken = set()
     for current, previous in NetworkSession.objects.filter(is_active=True).values_list(
         "join_code", "previous_join_code"
     ):
         taken.update((current, previous))
-    while True:
+    found: list[str] = []
+    while len(found) < n:
         code = new_join_code()
         if code not in taken:
-            return code
+            taken.add(code)
+            found.append(code)
+    return found
 
 
 def rotation_seconds() -> int:

@@ -123,6 +123,47 @@ def start_session(
     raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
 
 
+@dataclass(frozen=True)
+class ScheduledStart:
+    """A class to open: its course, when it is timetabled to start, its late threshold."""
+
+    course_id: int
+    scheduled_start: datetime
+    late_after_minutes: int | None
+
+
+def open_scheduled_sessions(
+    *, classes: list[ScheduledStart], now: datetime
+) -> list[NetworkSession]:
+    """Open a session for each of `classes` at once, in the caller's transaction.
+
+    For courses with no active session (the caller checked): one query for the
+    join codes in use and one insert for them all, however many classes start
+    together. A course that got a session meanwhile makes the insert fail with
+    IntegrityError, so the caller can roll back and open them one at a time.
+    """
+    if not classes:
+        return []
+    today = timezone.localdate(now)
+    join_codes = codes.unused_join_codes(len(classes))
+    with transaction.atomic():
+        opened = NetworkSession.objects.bulk_create(
+            NetworkSession(
+                course_id=item.course_id,
+                date=today,
+                started_at=now,
+                scheduled_start=item.scheduled_start,
+                late_after_minutes=item.late_after_minutes,
+                join_code=code,
+                code_rotated_at=now,
+            )
+            for item, code in zip(classes, join_codes, strict=True)
+        )
+    for session in opened:
+        _announce_started(session)
+    return opened
+
+
 def schedule_session(
     *, session: NetworkSession, scheduled_start: datetime, late_after_minutes: int | None
 ) -> bool:

@@ -33,6 +33,26 @@ def test_four_sweepers_at_once_open_a_class_exactly_once(course, students, make_
     assert session.records.count() == 5
 
 
+def test_sweepers_at_once_open_a_morning_of_classes_each_exactly_once(make_meeting):
+    from attendance.models import Course
+
+    courses = [Course.objects.create(code=f"M{i:02d}", title="t") for i in range(12)]
+    for course in courses:
+        make_meeting(course)
+    # Two at the same instant (as `cleanup_sessions --now` gives), two a second later.
+    results = run_at_once(
+        4, lambda i: sweeper.sweep_once(now=at(MONDAY, 8, 56) + timedelta(seconds=i // 2))
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert sum(r.jobs.get("classes_opened", 0) for r in results) == 12
+    assert Occurrence.objects.count() == 12
+    assert NetworkSession.objects.filter(is_active=True).count() == 12
+    assert not Occurrence.objects.filter(session__isnull=True).exists()
+    assert sorted(NetworkSession.objects.values_list("course_id", flat=True)) == sorted(
+        c.pk for c in courses
+    )
+
+
 def test_a_cancel_racing_the_sweep_either_wins_or_is_told_the_class_opened(
     course, make_meeting, lecturer
 ):
