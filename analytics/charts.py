@@ -290,7 +290,8 @@ def heat_map(slots: list[SlotRate]) -> HeatMap | None:
                     label=percent(slot.rate) if slot else "",
                 )
             )
-    width = left + len(hours) * HEAT_W + 4
+    # Wide enough for the axis title even when every class starts in one hour.
+    width = max(left + len(hours) * HEAT_W + 4, left + 140)
     bottom = top + len(weekdays) * HEAT_H
     return HeatMap(
         frame=Frame(width, bottom + 24, left, top, width - 4, bottom),
