@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from attendance.models import AttendanceRecord, Device, Enrollment, Student
+from attendance.reports import below_threshold
 from excuses.selectors import states_by_record as excuse_states
 from excuses.submissions import refusal as excuse_refusal
 from payments.models import Payment, Term
@@ -27,10 +28,23 @@ class MyCourse:
     late: int = 0
     absent: int = 0
     excused: int = 0
+    warn_below_percent: int = 75
+    warn_after_sessions: int = 5
 
     @property
     def counted(self) -> int:
         return self.present + self.late + self.absent
+
+    @property
+    def at_risk(self) -> bool:
+        """Below the course's warning threshold, the rule the register and warnings use."""
+        return below_threshold(
+            present=self.present,
+            late=self.late,
+            absent=self.absent,
+            warn_below_percent=self.warn_below_percent,
+            warn_after_sessions=self.warn_after_sessions,
+        )
 
     @property
     def rate(self) -> float | None:
@@ -70,11 +84,17 @@ def my_courses(*, student: Student) -> list[MyCourse]:
     enrolled = list(
         Enrollment.objects.filter(student=student)
         .order_by("course__code")
-        .values_list("course_id", "course__code", "course__title")
+        .values_list(
+            "course_id",
+            "course__code",
+            "course__title",
+            "course__warn_below_percent",
+            "course__warn_after_sessions",
+        )
     )
     counts = {row.course_id: row for row in attendance_by_course(student=student)}
     courses = []
-    for course_id, code, title in enrolled:
+    for course_id, code, title, warn_below, warn_after in enrolled:
         row = counts.get(course_id)
         courses.append(
             MyCourse(
@@ -85,6 +105,8 @@ def my_courses(*, student: Student) -> list[MyCourse]:
                 late=row.late if row else 0,
                 absent=row.absent if row else 0,
                 excused=row.excused if row else 0,
+                warn_below_percent=warn_below,
+                warn_after_sessions=warn_after,
             )
         )
     return courses

@@ -184,3 +184,14 @@ def test_a_recent_absence_offers_an_excuse_request_and_then_shows_it_pending(
     page = pupil_client.get(ME).content.decode()
     assert reverse("excuses:new", args=[recent.pk]) not in page
     assert "Excuse requested" in page
+
+
+def test_a_course_below_its_threshold_says_at_risk_in_words(
+    pupil_client, ada, course, add_sessions
+):
+    course.warn_below_percent, course.warn_after_sessions = 75, 4
+    course.save()
+    add_sessions(course, ada, ["present", "absent", "absent"])
+    assert "At risk" not in text(pupil_client.get(ME))  # three sessions: too few to judge
+    add_sessions(course, ada, ["present"], days_ago=2)
+    assert "At risk: below 75%" in text(pupil_client.get(ME))  # 2 of 4: 50 %
