@@ -194,6 +194,25 @@ def lecturer(make_user):
 
 
 @pytest.fixture
+def office_user(make_user):
+    """The school office: neither staff nor lecturer; keeps students and fees."""
+    from payments.permissions import ensure_fees_office_group
+
+    user = make_user("office")
+    user.groups.add(ensure_fees_office_group())
+    return user
+
+
+@pytest.fixture
+def student_user(make_user, students):
+    """The first of `students` (enrolled in `course`) with a login of their own."""
+    user = make_user("student")
+    Student.objects.filter(pk=students[0].pk).update(user=user)
+    students[0].refresh_from_db()
+    return user
+
+
+@pytest.fixture
 def other_lecturer(make_user):
     return make_user("other_lecturer")
 

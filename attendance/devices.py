@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.http import JsonResponse
 from django.utils import timezone
 
 from attendance.models import Device, Student
@@ -15,6 +16,29 @@ from realtime import broadcast
 # page opens there without signing in again. Set by every page that registers one.
 DEVICE_COOKIE = "rollcall_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
+
+
+def registered_response(request, *, device, token: str, student) -> JsonResponse:
+    """201 with the new device's token (shown this once) and the cookie by which the
+    device page knows this browser has a registered phone."""
+    response = JsonResponse(
+        {
+            "device": str(device.public_id),
+            "token": token,
+            "name": device.name,
+            "student": student.student_number,
+        },
+        status=201,
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        "1",
+        max_age=DEVICE_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from attendance.devices import DEVICE_COOKIE, DEVICE_COOKIE_AGE, DeviceNotActive
+from attendance.devices import DeviceNotActive, registered_response
 from attendance.models import Student
 from payments.permissions import FEES_OFFICE_GROUP
 from portal import devices, selectors
@@ -123,24 +123,7 @@ def device_replace(request: HttpRequest, device_id: int) -> HttpResponse:
             "not_active",
             "That device is not one of your active devices any more; nothing was changed.",
         )
-    response = JsonResponse(
-        {
-            "device": str(device.public_id),
-            "token": token,
-            "name": device.name,
-            "student": student.student_number,
-        },
-        status=201,
-    )
-    response.set_cookie(
-        DEVICE_COOKIE,
-        "1",
-        max_age=DEVICE_COOKIE_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
-    return response
+    return registered_response(request, device=device, token=token, student=student)
 
 
 def can_reset_devices(user) -> bool:

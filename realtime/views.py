@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from attendance.devices import (
     DEVICE_COOKIE,
-    DEVICE_COOKIE_AGE,
     DeviceLimitReached,
     register_device,
+    registered_response,
 )
 from attendance.models import Student
 
@@ -86,21 +86,4 @@ def device_register(request: HttpRequest) -> JsonResponse:
             f"Replace one you no longer use on My devices ({reverse('portal:devices')}), "
             "or ask the school office to remove one.",
         )
-    response = JsonResponse(
-        {
-            "device": str(device.public_id),
-            "token": token,
-            "name": device.name,
-            "student": student.student_number,
-        },
-        status=201,
-    )
-    response.set_cookie(
-        DEVICE_COOKIE,
-        "1",
-        max_age=DEVICE_COOKIE_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
-    return response
+    return registered_response(request, device=device, token=token, student=student)

@@ -5,10 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
-from attendance.models import Student
 from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
-from payments.permissions import ensure_fees_office_group
 
 
 def ended_class(course, lecturer, start: datetime, arrivals: dict, *, scheduled=None):
@@ -34,20 +32,6 @@ def _web_sessions_in_the_database(settings):
 def lecturer_client(client, lecturer):
     client.force_login(lecturer)
     return client
-
-
-@pytest.fixture
-def office_user(make_user):
-    user = make_user("office")
-    user.groups.add(ensure_fees_office_group())
-    return user
-
-
-@pytest.fixture
-def student_user(make_user, students):
-    user = make_user("student")
-    Student.objects.filter(pk=students[0].pk).update(user=user)
-    return user
 
 
 @pytest.fixture

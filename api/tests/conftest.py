@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 from attendance.tokens import create_api_token
 from payments import ledger
 from payments.models import Term
-from payments.permissions import ensure_fees_office_group
 
 ACTORS = ["lecturer", "other_lecturer", "staff", "student", "anonymous", "bad_token"]
 
@@ -20,22 +19,6 @@ def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
-
-
-@pytest.fixture
-def student_user(make_user, students):
-    user = make_user("student")
-    students[0].user = user
-    students[0].save(update_fields=["user"])
-    return user
-
-
-@pytest.fixture
-def office_user(make_user):
-    """The fees office: neither staff nor lecturer, but may see fees and record payments."""
-    user = make_user("office")
-    user.groups.add(ensure_fees_office_group())
-    return user
 
 
 @pytest.fixture

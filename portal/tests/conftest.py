@@ -9,7 +9,6 @@ from django.utils import timezone
 from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession
 from payments import ledger
 from payments.models import Term
-from payments.permissions import ensure_fees_office_group
 
 
 @pytest.fixture
@@ -25,13 +24,6 @@ def pupil(make_user, ada):
 def pupil_client(client, pupil):
     client.force_login(pupil)
     return client
-
-
-@pytest.fixture
-def office_user(make_user):
-    user = make_user("office")
-    user.groups.add(ensure_fees_office_group())
-    return user
 
 
 @pytest.fixture

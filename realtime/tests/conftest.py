@@ -10,7 +10,6 @@ import pytest
 from channels.routing import URLRouter
 
 from attendance.devices import register_device
-from attendance.models import Student
 from attendance.sessions import start_session
 from config.settings import redis_channel_layer
 from conftest import test_redis_url
@@ -80,12 +79,3 @@ def api_key(lecturer):
     from attendance.tokens import create_api_token
 
     return create_api_token(user=lecturer, name="watcher")[1]
-
-
-@pytest.fixture
-def student_user(make_user, students):
-    """A student (enrolled in `course`) with their own login."""
-    user = make_user("student")
-    Student.objects.filter(pk=students[0].pk).update(user=user)
-    students[0].refresh_from_db()
-    return user

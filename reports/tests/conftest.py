@@ -2,14 +2,6 @@ import pytest
 from django.contrib.auth.models import Group
 
 from attendance.models import Student
-from payments.permissions import ensure_fees_office_group
-
-
-@pytest.fixture
-def office_user(make_user):
-    user = make_user("office")
-    user.groups.add(ensure_fees_office_group())
-    return user
 
 
 @pytest.fixture
