@@ -99,3 +99,61 @@ def test_the_main_pages_have_no_serious_accessibility_violations(
     finally:
         context.close()
     assert not failures, "\n".join(failures)
+
+
+def test_the_reports_excuses_and_students_own_pages_have_no_serious_violations(
+    school, make_user, lecturer, course, students, live_server, browser
+):
+    from attendance.devices import register_device
+    from attendance.models import AttendanceRecord
+    from excuses.submissions import submit_excuse
+    from reports.standings import rebuild_course
+
+    # The third student missed the ended class: at risk after one session, with a phone,
+    # and asking to excuse the absence.
+    course.warn_after_sessions = 1
+    course.save(update_fields=["warn_after_sessions"])
+    rebuild_course(course=course)
+    pupil = students[2]
+    pupil.user = make_user("pupil")
+    pupil.save(update_fields=["user"])
+    register_device(student=pupil, name="Old phone")
+    absent = AttendanceRecord.objects.get(session=school["ended"], student=pupil)
+    excuse = submit_excuse(record=absent, student=pupil, reason="Ill", attachment=None)
+    other = AttendanceRecord.objects.get(session=school["ended"], student=students[3])
+
+    base = live_server.url
+    context = browser.new_context()
+    page = context.new_page()
+    failures: list[str] = []
+    try:
+        sign_in(page, base, "pupil")
+        for path in (
+            "/me/",
+            "/me/sessions/",
+            "/me/devices/",
+            "/me/excuses/",
+            f"/students/{pupil.pk}/attendance/",
+        ):
+            check(page, base, path, failures)
+        context.clear_cookies()
+        students[3].user = make_user("other-pupil")
+        students[3].save(update_fields=["user"])
+        sign_in(page, base, "other-pupil")
+        check(page, base, f"/me/excuses/new/{other.pk}/", failures)
+        context.clear_cookies()
+        sign_in(page, base, lecturer.username)
+        for path in (
+            "/at-risk/",
+            f"/courses/{course.pk}/at-risk/",
+            f"/students/{pupil.pk}/attendance/",
+            "/excuses/",
+            f"/excuses/{excuse.pk}/",
+        ):
+            check(page, base, path, failures)
+        context.clear_cookies()
+        sign_in(page, base, school["office"].username)
+        check(page, base, f"/students/{pupil.pk}/devices/", failures)
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
