@@ -130,7 +130,9 @@ def revoke_device(*, device: Device) -> bool:
     )
     if changed:
         device.is_active, device.slot, device.revoked_at = False, None, now
-        broadcast.publish([broadcast.device_group(device.pk)], {"type": "device.revoked"})
+        broadcast.publish(
+            [broadcast.device_group(device.pk)], {"type": "device.revoked", "device": device.pk}
+        )
     return bool(changed)
 
 

@@ -33,11 +33,21 @@ tests, commands or the sweeper.
 - Autobahn pretty-prints every new connection's settings for a debug log
   line, whether or not debug logging is on: 8 % of the CPU of a reconnect
   storm. The text is now built only if the line is written.
+- Lean connections. After a WebSocket upgrade the TCP transport still named
+  the HTTP channel that read the handshake as its producer, and so kept it,
+  its request, the request's headers and body buffer for the socket's whole
+  life; autobahn and daphne kept the parsed handshake too (its raw bytes, a
+  header dict, the request object), used only until the socket opens. Those
+  are let go once the socket is open: some 2 KB of each idle socket. And each
+  connection's input queue, an asyncio.Queue of four deques and an Event
+  (3 KB), is an Inbox: a list made only when messages wait, and one future.
 - Graceful restart on SIGTERM (realtime/shutdown.py).
 """
 
 import asyncio
+import collections
 import concurrent.futures
+import functools
 import gc
 import logging
 import math
@@ -70,6 +80,7 @@ def install() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     _freeze_what_lives()
     _lazy_debug_pformat()
+    _lean_connections()
     shutdown.install()
 
 
@@ -91,6 +102,101 @@ def _lazy_debug_pformat() -> None:
     from autobahn.websocket import protocol
 
     protocol.pformat = _Pretty
+
+
+class Inbox:
+    """What daphne needs of a connection's input queue: put_nowait() and get(), in order.
+
+    One reader (the application instance) and no bound, as daphne uses it.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque | None = None
+        self._waiter: asyncio.Future | None = None
+
+    def put_nowait(self, item) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done() and not self._items:
+            waiter.set_result(item)
+            return
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(self._items.popleft())
+
+    async def get(self):
+        if self._items:
+            item = self._items.popleft()
+            if not self._items:
+                self._items = None
+            return item
+        self._waiter = asyncio.get_running_loop().create_future()
+        return await self._waiter
+
+    def qsize(self) -> int:
+        return len(self._items or ())
+
+
+def _create_application(self, protocol, scope):
+    """daphne.server.Server.create_application (daphne 4.2), with an Inbox for a queue."""
+    assert "application_instance" not in self.connections[protocol]
+    input_queue = Inbox()
+    scope.setdefault("asgi", {"version": "3.0"})
+    application_instance = self.application(
+        scope=scope,
+        receive=input_queue.get,
+        send=functools.partial(self.handle_reply, protocol),
+    )
+    if protocol not in self.connections:
+        return None
+    self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+        application_instance, loop=asyncio.get_event_loop()
+    )
+    return input_queue
+
+
+class _Handshake:
+    """What daphne reads of the handshake request once the socket is open: its path."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+
+def _lean_connections() -> None:
+    from daphne.http_protocol import WebRequest
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    process = WebRequest.process
+    if getattr(process, "rollcall_patched", False):
+        return
+
+    def process_then_let_go(self) -> None:
+        process(self)
+        if self.transport is not None:
+            return  # plain HTTP, or refused: Twisted carries on with it
+        # Handed over to a WebSocket protocol: the HTTP channel is done.
+        channel = self.channel
+        transport = getattr(channel, "transport", None)
+        if transport is not None and getattr(transport, "producer", None) is channel:
+            transport.unregisterProducer()
+        channel.requests.clear()
+
+    def on_open_then_let_go(self) -> None:
+        on_open(self)
+        self.request = _Handshake(self.request.path)
+        self.http_request_data = self.http_headers = self.http_request_params = None
+
+    on_open = WebSocketProtocol.onOpen
+    process_then_let_go.rollcall_patched = True
+    WebRequest.process = process_then_let_go
+    WebSocketProtocol.onOpen = on_open_then_let_go
+    Server.create_application = _create_application
 
 
 def _freeze_what_lives() -> None:

@@ -11,6 +11,8 @@ import ipaddress
 import logging
 import time
 
+from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from attendance.devices import DeviceRef, hello_many
 from realtime import broadcast, metrics
 from realtime.batching import Batcher
 from realtime.db import db_call
+from realtime.hub import hub
 from realtime.layer import LOST as LAYER_LOST
 from realtime.protocol import (
     CLOSE_FORBIDDEN,
@@ -77,12 +80,26 @@ class DeviceConsumer(JsonSocket):
     hello_timeout = 10.0
     kind = "device"
 
+    async def __call__(self, scope, receive, send):
+        # No channel, queue and listening task of its own (channels' default):
+        # the process's hub hears the channel layer for every device socket
+        # (realtime/hub.py), and frames are read in a plain loop.
+        self.scope = scope
+        self.channel_layer = get_channel_layer()
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     # --- socket handlers ------------------------------------------------------------
 
     async def connect(self):
         self.device = None
         self.session_id = None
         self.last_written = None
+        self.hub = hub(self.channel_layer)
         await self.accept()
         # A timer, not a task: a task cancelled after the hello would keep its
         # exception, traceback and frame for the socket's lifetime.
@@ -94,15 +111,17 @@ class DeviceConsumer(JsonSocket):
         self._forget_hello_deadline()
         if self.device is None:
             return
-        await self.channel_layer.group_discard(
-            broadcast.device_group(self.device.pk), self.channel_name
-        )
+        await self.hub.leave(broadcast.device_group(self.device.pk), self)
+        if self.session_id is None:
+            return
         # A graceful restart keeps the device counted: it is back in a moment.
-        if self.session_id is not None and not self.draining:
-            try:
-                await self._leave_session()
-            except DB_DOWN:
-                logger.warning("Could not record that device %s left", self.device.pk)
+        if self.draining:
+            await self._stop_hearing_session()
+            return
+        try:
+            await self._leave_session()
+        except DB_DOWN:
+            logger.warning("Could not record that device %s left", self.device.pk)
 
     async def handle(self, message: dict) -> None:
         kind = message["type"]
@@ -145,13 +164,20 @@ class DeviceConsumer(JsonSocket):
         self.last_written = None  # the first heartbeat writes
         self._forget_hello_deadline()
         group = broadcast.device_group(device.pk)
-        await self.channel_layer.group_add(group, self.channel_name)
+        await self.hub.join(group, self)
         # One live socket per device token: an older socket of this device,
         # on any process, closes itself when it hears this (device_hello).
         self.hello_at = time.time_ns()
+        self.socket_id = self.hub.socket_id()
         try:
             await self.channel_layer.group_send(
-                group, {"type": "device.hello", "channel": self.channel_name, "at": self.hello_at}
+                group,
+                {
+                    "type": "device.hello",
+                    "device": device.pk,
+                    "channel": self.socket_id,
+                    "at": self.hello_at,
+                },
             )
         except LAYER_LOST as exc:
             logger.warning("Could not announce device %s's new socket: %r", device.pk, exc)
@@ -209,9 +235,7 @@ class DeviceConsumer(JsonSocket):
             await self._leave_session()
         self.session_id = session.pk
         self.last_written = timezone.now()
-        await self.channel_layer.group_add(
-            broadcast.session_devices_group(session.pk), self.channel_name
-        )
+        await self.hub.join(broadcast.session_devices_group(session.pk), self)
         await self.send_json(
             {"type": "joined", "session": session.pk, "course": session.course_code}
         )
@@ -245,10 +269,7 @@ class DeviceConsumer(JsonSocket):
         if event.get("session") != self.session_id or self.device is None:
             return
         status = event.get("statuses", {}).get(str(self.device.student_id), "absent")
-        await self.channel_layer.group_discard(
-            broadcast.session_devices_group(self.session_id), self.channel_name
-        )
-        self.session_id = None
+        await self._stop_hearing_session()
         await self.send_json(
             {"type": "session.ended", "session": event["session"], "status": status}
         )
@@ -259,12 +280,12 @@ class DeviceConsumer(JsonSocket):
 
     async def device_hello(self, event: dict) -> None:
         """The same device said hello on another socket: the newer one stays."""
-        if event["channel"] == self.channel_name:
+        if event["channel"] == self.socket_id:
             return
-        if (event["at"], event["channel"]) > (self.hello_at, self.channel_name):
+        if (event["at"], event["channel"]) > (self.hello_at, self.socket_id):
             metrics.DEVICES_REPLACED.inc()
             # Its presence row stays: the newer socket carries on with it.
-            self.session_id = None
+            await self._stop_hearing_session()
             await self.close_with(CLOSE_REPLACED)
 
     async def layer_up(self, event: dict) -> None:
@@ -301,9 +322,12 @@ class DeviceConsumer(JsonSocket):
             return False
         return True
 
-    async def _leave_session(self) -> None:
+    async def _stop_hearing_session(self) -> None:
         session_id, self.session_id = self.session_id, None
-        await self.channel_layer.group_discard(
-            broadcast.session_devices_group(session_id), self.channel_name
-        )
+        if session_id is not None:
+            await self.hub.leave(broadcast.session_devices_group(session_id), self)
+
+    async def _leave_session(self) -> None:
+        session_id = self.session_id
+        await self._stop_hearing_session()
         await db_call(presence.leave)(device=self.device, session_id=session_id)
