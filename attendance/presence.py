@@ -566,16 +566,64 @@ def heartbeat(
     return outcome
 
 
+# --- Leaves, one device or many at once ---------------------------------------------------
+# A lecture hall's Wi-Fi dropping closes hundreds of sockets at once, and
+# their devices are back a moment later: the leaves go in batches too, so the
+# hellos of the reconnect do not queue behind hundreds of transactions.
+
+
+@dataclass(frozen=True)
+class LeaveRequest:
+    device: Device
+    session_id: int
+
+
+@functools.cache
+def _left_sql(vendor: str, rows: int) -> str:
+    connected = ConnectedDevice._meta.db_table
+    if vendor == "postgresql":
+        pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+    else:
+        pairs = f"VALUES {_values(rows, 2, None)}"
+    return f"""
+        WITH v(session_id, device_id) AS ({pairs})
+        UPDATE {connected} SET is_connected = FALSE, disconnected_at = %s, last_seen_at = %s
+        WHERE EXISTS (
+                SELECT 1 FROM v
+                WHERE v.session_id = {connected}.session_id AND v.device_id = {connected}.device_id
+            )
+            AND is_connected = TRUE
+        RETURNING session_id, device_id
+    """
+
+
+def leave_many(requests: list[LeaveRequest], *, now: datetime | None = None) -> list[bool]:
+    """Mark the devices gone from their sessions (rows and first joins stay).
+
+    Per request, True if the device was there. One UPDATE for the batch, and
+    one count push per session that changed, in one transaction.
+    """
+    now = now or timezone.now()
+    pairs = sorted({(r.session_id, r.device.pk) for r in requests})
+    if not pairs:
+        return []
+    if connection.vendor == "postgresql":
+        params = [[s for s, _d in pairs], [d for _s, d in pairs], now, now]
+        sql = _left_sql(connection.vendor, 0)
+    else:
+        params = [*(value for pair in pairs for value in pair), now, now]
+        sql = _left_sql(connection.vendor, len(pairs))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        left = {(int(session_id), int(device_id)) for session_id, device_id in cursor.fetchall()}
+        for session_id in sorted({session_id for session_id, _d in left}):
+            _counts_changed(session_id)
+    return [(r.session_id, r.device.pk) in left for r in requests]
+
+
 def leave(*, device: Device, session_id: int, now: datetime | None = None) -> bool:
     """Mark `device` gone from the session (its row and first join stay); True if it was there."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        left = ConnectedDevice.objects.filter(
-            session_id=session_id, device_id=device.pk, is_connected=True
-        ).update(is_connected=False, disconnected_at=now, last_seen_at=now)
-        if left:
-            _counts_changed(session_id)
-    return bool(left)
+    return leave_many([LeaveRequest(device=device, session_id=session_id)], now=now)[0]
 
 
 # --- Reads for a device that may have missed an event ------------------------------------

@@ -11,13 +11,32 @@ tests, commands or the sweeper.
 - Bookkeeping. Daphne walks its whole connection table once a second (to
   reap finished application instances) and every two seconds (timeouts and
   keepalive pings). With 10,000 sockets each walk held the event loop for
-  60-80 ms, and every join waited behind it. The walks now go a slice at a
-  time: every connection is still visited once per APP_CHECK_SECONDS and
-  TIMEOUT_CHECK_SECONDS, in slices every SLICE_SECONDS, so the loop is never
-  held more than a few milliseconds. A finished socket's memory is released a
-  few seconds later than before, and a keepalive ping (every 20 s, only to
-  sockets that sent nothing) goes out up to that much later. Only sockets
-  silent for 45 s get that ping: devices heartbeat every 20 s themselves.
+  60-80 ms, and every join waited behind it, and the walks cost a quarter of
+  the CPU of a process whose devices only heartbeat. A connection is now
+  reaped when something happens to it: its application instance finishing
+  (a done callback), or its socket closing (at once if the instance is done,
+  else a timer that kills it after --application-close-timeout, as daphne
+  does). The walks go on, a slice at a time every SLICE_SECONDS, visiting
+  every connection once per APP_CHECK_SECONDS (a safety net; nothing is
+  expected to be left for it) and TIMEOUT_CHECK_SECONDS (the WebSocket
+  timeouts, and the keepalive ping). Only sockets silent for 45 s get that
+  ping, up to TIMEOUT_CHECK_SECONDS later: devices heartbeat every 20 s
+  themselves.
+- Writes. Twisted queues every write until the reactor reports the socket
+  writable: a reply of a few bytes to a heartbeat took a writer registered
+  and removed with the event loop's selector (two epoll_ctl calls) and one
+  more trip round the loop. A write to a TCP socket with nothing queued is
+  now sent at once, as asyncio's own transports do; what the kernel does not
+  take is queued behind it as before, and so is everything after it.
+- The listen queue. Twisted listens with a backlog of 50 connections, so when
+  thousands of devices come back at once (a restart, a lecture hall's Wi-Fi
+  returning) the kernel dropped all but 50 waiting handshakes, 14,000 in one
+  5,000-device restart, and each dropped client tried again only after its
+  SYN timed out (1 s, 3 s, 7 s...). A socket now listens with a backlog of
+  at least LISTEN_BACKLOG (the kernel caps it at net.core.somaxconn).
+- Daphne's protocols hash and compare by identity in Python methods, called
+  on every look-up of the connection table; object's own (the same identity
+  semantics, in C) replace them.
 - Garbage collection. With 10,000 sockets the heap holds some four million
   long-lived objects, and a full collection walked them all for about a
   second; transient objects (a heartbeat's request waits 0.5 s for its batch)
@@ -61,9 +80,10 @@ logger = logging.getLogger("daphne.server")
 
 # Server-sent close codes defined by RFC 6455 / IANA that autobahn refuses.
 RFC_SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013})
-APP_CHECK_SECONDS = 2.0
-TIMEOUT_CHECK_SECONDS = 4.0
+APP_CHECK_SECONDS = 30.0
+TIMEOUT_CHECK_SECONDS = 10.0
 SLICE_SECONDS = 0.1
+LISTEN_BACKLOG = 4096
 # More than two of the devices' 20 s heartbeats.
 KEEPALIVE_AFTER_SILENCE = 45.0
 GC_YOUNG_THRESHOLD = 5_000
@@ -76,6 +96,9 @@ def install() -> None:
         return
     _allow_rfc_close_codes()
     _slower_bookkeeping()
+    _send_at_once()
+    _deeper_listen_queue()
+    _identity_hash()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     _freeze_what_lives()
@@ -152,10 +175,40 @@ def _create_application(self, protocol, scope):
     )
     if protocol not in self.connections:
         return None
-    self.connections[protocol]["application_instance"] = asyncio.ensure_future(
-        application_instance, loop=asyncio.get_event_loop()
-    )
+    instance = asyncio.ensure_future(application_instance, loop=asyncio.get_event_loop())
+    self.connections[protocol]["application_instance"] = instance
+    instance.add_done_callback(functools.partial(_instance_done, self, protocol))
     return input_queue
+
+
+def _instance_done(self, protocol, instance) -> None:
+    """An application instance finished: report how, and reap it (and a closed connection)."""
+    details = self.connections.get(protocol)
+    if details is not None and details.get("application_instance") is instance:
+        _application_checker(self, protocol, details)
+
+
+def _protocol_disconnected(self, protocol) -> None:
+    """daphne's Server.protocol_disconnected, reaping at once rather than at the next walk."""
+    details = self.connections.get(protocol)
+    if details is None:
+        return  # reaped already
+    details.setdefault("disconnected", time.time())
+    instance = details.get("application_instance")
+    if instance is None or instance.done():
+        _application_checker(self, protocol, details)
+    else:
+        # Its instance has this long to finish after the disconnect (the
+        # done callback reaps it), then it is cancelled.
+        asyncio.get_running_loop().call_later(
+            self.application_close_timeout + SLICE_SECONDS, _close_timeout_over, self, protocol
+        )
+
+
+def _close_timeout_over(self, protocol) -> None:
+    details = self.connections.get(protocol)
+    if details is not None:
+        _application_checker(self, protocol, details)
 
 
 class _Handshake:
@@ -197,6 +250,7 @@ def _lean_connections() -> None:
     WebRequest.process = process_then_let_go
     WebSocketProtocol.onOpen = on_open_then_let_go
     Server.create_application = _create_application
+    Server.protocol_disconnected = _protocol_disconnected
 
 
 def _freeze_what_lives() -> None:
@@ -321,3 +375,73 @@ def _slower_bookkeeping() -> None:
         return
     Server.application_checker = _sliced(_application_checker, APP_CHECK_SECONDS)
     Server.timeout_checker = _sliced(_timeout_checker, TIMEOUT_CHECK_SECONDS)
+
+
+def send_at_once(write):
+    """A TCP connection's write that sends at once what nothing is queued ahead of."""
+
+    @functools.wraps(write)
+    def write_now(self, data) -> None:
+        if (
+            type(data) is bytes
+            and data
+            and not self.TLS
+            and self.connected
+            and not self.disconnecting
+            and not self._writeDisconnected
+            and not self._tempDataLen
+            and self.offset == len(self.dataBuffer)
+        ):
+            try:
+                sent = self.socket.send(data)
+            except OSError:
+                # Full (queued below), or broken: Twisted's own write finds
+                # out on its next try and closes the connection as usual.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        write(self, data)
+
+    write_now.rollcall_patched = True
+    return write_now
+
+
+def _send_at_once() -> None:
+    from twisted.internet import tcp, unix
+
+    if getattr(tcp.Server.write, "rollcall_patched", False):
+        return
+    original = tcp.Server.write
+    tcp.Server.write = send_at_once(original)
+    # A Unix socket may carry file descriptors with its writes: Twisted's own.
+    unix.Server.write = original
+
+
+def _identity_hash() -> None:
+    from daphne.http_protocol import WebRequest
+    from daphne.ws_protocol import WebSocketProtocol
+
+    for protocol in (WebRequest, WebSocketProtocol):
+        protocol.__hash__ = object.__hash__
+        protocol.__eq__ = object.__eq__
+
+
+def listen_deeper(start_listening):
+    """A port's startListening with a backlog of at least LISTEN_BACKLOG."""
+
+    @functools.wraps(start_listening)
+    def start(self) -> None:
+        self.backlog = max(self.backlog, LISTEN_BACKLOG)
+        start_listening(self)
+
+    start.rollcall_patched = True
+    return start
+
+
+def _deeper_listen_queue() -> None:
+    from twisted.internet import tcp, unix
+
+    for port in (tcp.Port, unix.Port):
+        if not getattr(port.startListening, "rollcall_patched", False):
+            port.startListening = listen_deeper(port.startListening)

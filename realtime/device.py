@@ -49,6 +49,7 @@ hellos = Batcher(hello_many)
 joins = Batcher(presence.join_many)
 # A pong may wait half a second; the write it carries waits for company.
 heartbeats = Batcher(presence.heartbeat_many, linger=0.5, parallel=1)
+leaves = Batcher(presence.leave_many)
 
 
 def unavailable() -> ClientError:
@@ -330,4 +331,4 @@ class DeviceConsumer(JsonSocket):
     async def _leave_session(self) -> None:
         session_id = self.session_id
         await self._stop_hearing_session()
-        await db_call(presence.leave)(device=self.device, session_id=session_id)
+        await leaves(presence.LeaveRequest(device=self.device, session_id=session_id))

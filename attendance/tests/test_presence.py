@@ -128,6 +128,35 @@ def test_leaving_keeps_the_row_but_marks_it_disconnected(device, session):
     assert not row.is_connected
 
 
+def test_leaves_go_in_one_statement_whatever_their_number(
+    students, session, django_assert_num_queries
+):
+    devices = [register_device(student=student, name="phone")[0] for student in students]
+    for device in devices[:4]:
+        presence.join_by_code(device=device, code=session.join_code)
+    one = [presence.LeaveRequest(device=devices[0], session_id=session.pk)]
+    # Joined, joined, never joined, and a second request for the same device.
+    many = [
+        presence.LeaveRequest(device=devices[1], session_id=session.pk),
+        presence.LeaveRequest(device=devices[2], session_id=session.pk),
+        presence.LeaveRequest(device=devices[4], session_id=session.pk),
+        presence.LeaveRequest(device=devices[2], session_id=session.pk),
+    ]
+
+    # A savepoint, the UPDATE, the session's course for its count push, the release.
+    with django_assert_num_queries(4):
+        assert presence.leave_many(one) == [True]
+    with django_assert_num_queries(4):
+        assert presence.leave_many(many) == [True, True, False, True]
+
+    connected = set(
+        ConnectedDevice.objects.filter(is_connected=True).values_list("device_id", flat=True)
+    )
+    assert connected == {devices[3].pk}
+    assert presence.leave_many(one) == [False]  # gone already: nothing changes
+    assert presence.leave_many([]) == []
+
+
 def test_five_wrong_codes_lock_the_device_out_for_a_minute(device, session):
     wrong = "000000" if session.join_code != "000000" else "111111"
     for _ in range(presence.BAD_CODES_PER_MINUTE):

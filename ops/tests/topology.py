@@ -113,9 +113,10 @@ http {{
 def nginx_config(prefix: Path, *, port: int, backends: list[int]) -> Path:
     # The project's server block as it is, on a free port instead of 80.
     project = (ROOT / "deploy" / "nginx" / "rollcall.conf").read_text()
-    assert "    listen 80;\n" in project
+    listen = "    listen 80 backlog=4096;\n"
+    assert listen in project
     project_conf = prefix / "rollcall.conf"
-    project_conf.write_text(project.replace("    listen 80;\n", f"    listen 127.0.0.1:{port};\n"))
+    project_conf.write_text(project.replace(listen, f"    listen 127.0.0.1:{port} backlog=4096;\n"))
     servers = "\n".join(
         f"        server 127.0.0.1:{b} max_fails=1 fail_timeout=30s;" for b in backends
     )

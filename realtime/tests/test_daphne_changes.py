@@ -1,0 +1,257 @@
+"""What realtime/daphne.py changes in daphne's connection table and Twisted's sockets.
+
+These run the patched functions on a real socket pair and a real asyncio loop
+without a daphne server (importing daphne.server would install a Twisted
+reactor in the test process); the servers tests run them inside daphne.
+"""
+
+import asyncio
+import select
+import socket
+import time
+import types
+
+import pytest
+from twisted.internet import tcp
+from twisted.internet.protocol import Factory
+
+from realtime import daphne as patches
+
+
+class FakeReactor:
+    """The reactor's file-descriptor set, as far as a connection or a port uses it."""
+
+    def __init__(self):
+        self.writers = set()
+        self.readers = set()
+
+    def addReader(self, reader):
+        self.readers.add(reader)
+
+    def removeReader(self, reader):
+        self.readers.discard(reader)
+
+    def addWriter(self, writer):
+        self.writers.add(writer)
+
+    def removeWriter(self, writer):
+        self.writers.discard(writer)
+
+
+@pytest.fixture
+def connection():
+    ours, theirs = socket.socketpair()
+    theirs.settimeout(5)
+    reactor = FakeReactor()
+    conn = tcp.Connection(ours, protocol=None, reactor=reactor)
+    conn.connected = 1
+    write = patches.send_at_once(tcp.Connection.write)
+    yield types.SimpleNamespace(
+        conn=conn, write=lambda data: write(conn, data), peer=theirs, reactor=reactor
+    )
+    ours.close()
+    theirs.close()
+
+
+def read_exactly(sock, size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size:
+        chunk = sock.recv(size - got)
+        assert chunk, "the peer closed early"
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def test_a_write_with_nothing_queued_is_sent_at_once(connection):
+    connection.write(b'{"type":"pong"}')
+
+    assert connection.peer.recv(100) == b'{"type":"pong"}'
+    assert connection.reactor.writers == set()  # no trip through the selector
+    assert connection.conn._tempDataLen == 0
+
+
+def test_what_the_kernel_does_not_take_is_queued_and_later_writes_wait_behind_it(connection):
+    big = bytes(range(256)) * 40_000  # 10 MB, more than a socket buffer holds
+    connection.write(big)
+    assert connection.conn in connection.reactor.writers
+    queued = connection.conn._tempDataLen
+    assert 0 < queued < len(big)  # part went at once, the rest waits
+
+    connection.write(b"after")
+    assert connection.conn._tempDataLen == queued + len(b"after")  # not sent ahead of the rest
+
+    received = []
+    total = len(big) + len(b"after")
+    while sum(map(len, received)) < total:
+        connection.conn.doWrite()
+        received.append(connection.peer.recv(1 << 20))
+    assert b"".join(received) == big + b"after"
+
+
+def test_a_closing_connection_writes_the_twisted_way(connection):
+    connection.conn.disconnecting = True
+    connection.write(b"bye")
+
+    assert connection.conn._tempDataLen == 3
+    assert connection.conn in connection.reactor.writers
+
+
+def test_text_is_refused_as_twisted_refuses_it(connection):
+    with pytest.raises(TypeError):
+        connection.write("text")
+
+
+# --- the listen queue ----------------------------------------------------------------------
+
+
+def connects(port: int, clients: int) -> int:
+    """How many of `clients` connections complete their handshake, none of them accepted."""
+    sockets, connected = [], 0
+    try:
+        for _ in range(clients):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            sockets.append(client)
+        deadline = time.monotonic() + 1.0
+        pending = list(sockets)
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], pending, [], 0.05)
+            for client in writable:
+                if client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    connected += 1
+                pending.remove(client)
+    finally:
+        for client in sockets:
+            client.close()
+    return connected
+
+
+@pytest.mark.parametrize(
+    ("start_listening", "expected"),
+    [
+        (tcp.Port.startListening, lambda n: n < 100),  # Twisted's backlog of 50
+        (patches.listen_deeper(tcp.Port.startListening), lambda n: n == 300),
+    ],
+    ids=["twisted", "deeper"],
+)
+def test_a_reconnect_storm_finds_room_in_the_listen_queue(start_listening, expected):
+    port = tcp.Port(0, factory=Factory(), interface="127.0.0.1", reactor=FakeReactor())
+    start_listening(port)  # and never accept, like a process busy with the storm
+    try:
+        connected = connects(port.getHost().port, 300)
+    finally:
+        port.socket.close()
+    assert expected(connected), connected
+
+
+# --- the connection table ----------------------------------------------------------------
+
+
+class Protocol:
+    """A daphne protocol, as far as the connection table uses one."""
+
+    def __init__(self):
+        self.exceptions = []
+
+    def handle_exception(self, exception):
+        self.exceptions.append(exception)
+
+
+def server(application, close_timeout=5.0):
+    return types.SimpleNamespace(
+        connections={},
+        application=application,
+        application_close_timeout=close_timeout,
+        handle_reply=lambda protocol, message: None,
+        stop=lambda: None,
+    )
+
+
+def connect(server):
+    protocol = Protocol()
+    server.connections[protocol] = {"connected": 0}
+    queue = patches._create_application(server, protocol, {"type": "websocket"})
+    return protocol, queue
+
+
+def until_disconnect(scope, receive, send):
+    async def app():
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    return app()
+
+
+async def settle():
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_closed_socket_is_reaped_as_soon_as_its_application_finishes():
+    daphne = server(until_disconnect)
+    protocol, queue = connect(daphne)
+    await settle()
+
+    patches._protocol_disconnected(daphne, protocol)
+    assert protocol in daphne.connections  # its application still runs
+    queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await settle()
+
+    assert daphne.connections == {}
+
+
+async def test_an_application_that_finishes_first_leaves_its_socket_until_it_closes():
+    def one_message(scope, receive, send):
+        async def app():
+            await receive()
+
+        return app()
+
+    daphne = server(one_message)
+    protocol, queue = connect(daphne)
+    queue.put_nowait({"type": "websocket.connect"})
+    await settle()
+    assert "application_instance" not in daphne.connections[protocol]
+
+    patches._protocol_disconnected(daphne, protocol)
+    assert daphne.connections == {}
+    patches._protocol_disconnected(daphne, protocol)  # a second close is harmless
+    assert protocol.exceptions == []
+
+
+async def test_an_application_that_ignores_the_close_is_cancelled_after_the_timeout():
+    def deaf(scope, receive, send):
+        async def app():
+            await asyncio.sleep(60)
+
+        return app()
+
+    daphne = server(deaf, close_timeout=0.2)
+    protocol, _ = connect(daphne)
+    instance = daphne.connections[protocol]["application_instance"]
+    patches._protocol_disconnected(daphne, protocol)
+    await asyncio.sleep(0.1)
+    assert not instance.done()
+
+    await asyncio.sleep(0.4)
+    assert instance.cancelled()
+    assert daphne.connections == {}
+
+
+async def test_an_application_error_reaches_the_open_socket_at_once():
+    def failing(scope, receive, send):
+        async def app():
+            await receive()
+            raise ValueError("boom")
+
+        return app()
+
+    daphne = server(failing)
+    protocol, queue = connect(daphne)
+    queue.put_nowait({"type": "websocket.connect"})
+    await settle()
+
+    assert [str(error) for error in protocol.exceptions] == ["boom"]
+    assert protocol in daphne.connections  # open until the socket closes
