@@ -469,14 +469,25 @@ def _touch_sql(vendor: str, rows: int) -> str:
     """
 
 
+def _pairs_sql(vendor: str, rows: int) -> str:
+    """(session_id, device_id) rows for a CTE: two arrays on PostgreSQL, VALUES elsewhere."""
+    if vendor == "postgresql":
+        return "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+    return f"VALUES {_values(rows, 2, None)}"
+
+
+def _pairs_params(pairs: list[tuple[int, int]]) -> list:
+    """The parameters _pairs_sql(vendor, len(pairs)) takes for `pairs`."""
+    if connection.vendor == "postgresql":
+        return [[s for s, _d in pairs], [d for _s, d in pairs]]
+    return [value for pair in pairs for value in pair]
+
+
 @functools.cache
 def _seen_sql(vendor: str, rows: int, *, revive: bool) -> str:
     connected = ConnectedDevice._meta.db_table
     session = NetworkSession._meta.db_table
-    if vendor == "postgresql":
-        pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
-    else:
-        pairs = f"VALUES {_values(rows, 2, None)}"
+    pairs = _pairs_sql(vendor, rows)
     # A device the sweep gave up on comes back (revive): counted again.
     changes = "is_connected = TRUE, disconnected_at = NULL, " if revive else ""
     return f"""
@@ -525,10 +536,7 @@ def heartbeat_many(
                 {(r.session_id, r.device.pk) for r in due if r.session_id and r.device.pk in usable}
             )
             if pairs:
-                if postgres:
-                    params = [[s for s, _d in pairs], [d for _s, d in pairs], now]
-                else:
-                    params = [*(value for pair in pairs for value in pair), now]
+                params = [*_pairs_params(pairs), now]
                 cursor.execute(
                     _seen_sql(connection.vendor, 0 if postgres else len(pairs), revive=True), params
                 )
@@ -581,10 +589,7 @@ class LeaveRequest:
 @functools.cache
 def _left_sql(vendor: str, rows: int) -> str:
     connected = ConnectedDevice._meta.db_table
-    if vendor == "postgresql":
-        pairs = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
-    else:
-        pairs = f"VALUES {_values(rows, 2, None)}"
+    pairs = _pairs_sql(vendor, rows)
     return f"""
         WITH v(session_id, device_id) AS ({pairs})
         UPDATE {connected} SET is_connected = FALSE, disconnected_at = %s, last_seen_at = %s
@@ -607,14 +612,9 @@ def leave_many(requests: list[LeaveRequest], *, now: datetime | None = None) -> 
     pairs = sorted({(r.session_id, r.device.pk) for r in requests})
     if not pairs:
         return []
-    if connection.vendor == "postgresql":
-        params = [[s for s, _d in pairs], [d for _s, d in pairs], now, now]
-        sql = _left_sql(connection.vendor, 0)
-    else:
-        params = [*(value for pair in pairs for value in pair), now, now]
-        sql = _left_sql(connection.vendor, len(pairs))
+    rows = 0 if connection.vendor == "postgresql" else len(pairs)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_left_sql(connection.vendor, rows), [*_pairs_params(pairs), now, now])
         left = {(int(session_id), int(device_id)) for session_id, device_id in cursor.fetchall()}
         for session_id in sorted({session_id for session_id, _d in left}):
             _counts_changed(session_id)
