@@ -250,7 +250,6 @@ def _lean_connections() -> None:
     WebRequest.process = process_then_let_go
     WebSocketProtocol.onOpen = on_open_then_let_go
     Server.create_application = _create_application
-    Server.protocol_disconnected = _protocol_disconnected
 
 
 def _freeze_what_lives() -> None:
@@ -375,6 +374,7 @@ def _slower_bookkeeping() -> None:
         return
     Server.application_checker = _sliced(_application_checker, APP_CHECK_SECONDS)
     Server.timeout_checker = _sliced(_timeout_checker, TIMEOUT_CHECK_SECONDS)
+    Server.protocol_disconnected = _protocol_disconnected
 
 
 def send_at_once(write):

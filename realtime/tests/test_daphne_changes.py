@@ -53,16 +53,6 @@ def connection():
     theirs.close()
 
 
-def read_exactly(sock, size: int) -> bytes:
-    chunks, got = [], 0
-    while got < size:
-        chunk = sock.recv(size - got)
-        assert chunk, "the peer closed early"
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
 def test_a_write_with_nothing_queued_is_sent_at_once(connection):
     connection.write(b'{"type":"pong"}')
 
