@@ -171,6 +171,22 @@ def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def python_speed() -> float:
+    """Seconds one core takes for ten million steps of a Python loop (the best of three).
+
+    The CPU and latency figures scale with it, and it is not steady: on one shared
+    2-CPU machine it went from 0.67 s to 3.0 s within the hour. Two readings
+    compare only beside it.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 # --- Data (runs in this process, with the same settings as the servers) ------------------
 
 
@@ -672,7 +688,10 @@ def main() -> int:
     )
     course, lecturer, devices, token = seed(total, log_dir / "devices.json")
     print(f"Channel layer: {settings.CHANNEL_LAYERS['default']['BACKEND']} (prefix {prefix})")
-    print(f"Machine: {os.cpu_count()} CPUs; {load()}")
+    print(
+        f"Machine: {os.cpu_count()} CPUs; {load()}; a 10-million-step Python loop"
+        f" takes {python_speed():.2f} s"
+    )
 
     servers = [start_daphne(env, log_dir) for _ in range(2)]
     (_proc_a, port_a), (_proc_b, port_b) = servers
