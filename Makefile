@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per CPU, at most four; 0 runs in this process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test install lint format migrate seed bench bench-import bench-timetable bench-pages chromium debian-packages clean
 
@@ -61,7 +63,7 @@ test: install debian-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	@$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses=4 $(PYTEST_ARGS); status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests (exit 5): check PYTEST_ARGS" >&2; fi; \
 	  exit $$status
 

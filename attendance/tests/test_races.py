@@ -47,8 +47,12 @@ def test_concurrent_registrations_at_the_limit_never_make_a_third_device(student
     assert Device.objects.filter(student=students[0], is_active=True).count() == 2
 
 
-def _wait_until_blocked_on_a_lock(timeout: float = 5.0) -> None:
-    """Return once some other connection waits for a row lock (it reached the race)."""
+def _wait_until_blocked_on_a_lock(thread, outcome, timeout: float = 30.0) -> None:
+    """Return once some other connection waits for a row lock (the thread reached the race).
+
+    Generous, since a busy machine may be slow to start the thread; a thread
+    that finished without waiting fails at once, with what it got.
+    """
     from django.db import connections
 
     deadline = time.monotonic() + timeout
@@ -57,9 +61,12 @@ def _wait_until_blocked_on_a_lock(timeout: float = 5.0) -> None:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                " AND datname = current_database()"
             )
             if cursor.fetchone()[0]:
                 return
+            if not thread.is_alive():
+                raise AssertionError(f"the join finished without waiting for the lock: {outcome}")
             time.sleep(0.02)
     raise AssertionError("the other connection never waited for the lock")
 
@@ -87,7 +94,7 @@ def test_a_join_racing_the_end_of_its_session_waits_and_is_refused(course, stude
         # The end has taken its row lock; the join arrives while it writes the register.
         NetworkSession.objects.select_for_update().get(pk=session.pk)
         thread, outcome = _join_in_thread(device, session.join_code)
-        _wait_until_blocked_on_a_lock()
+        _wait_until_blocked_on_a_lock(thread, outcome)
         end_session(session=session)
     thread.join(timeout=10)
     assert isinstance(outcome.get("error"), presence.JoinRefused), outcome
@@ -103,7 +110,7 @@ def test_a_join_racing_the_revocation_of_its_device_waits_and_is_refused(course,
     with transaction.atomic():
         revoke_device(device=Device.objects.get(pk=device.pk))
         thread, outcome = _join_in_thread(device, session.join_code)
-        _wait_until_blocked_on_a_lock()
+        _wait_until_blocked_on_a_lock(thread, outcome)
     thread.join(timeout=10)
     assert isinstance(outcome.get("error"), presence.DeviceRevoked), outcome
     assert not ConnectedDevice.objects.filter(session=session).exists()

@@ -9,7 +9,6 @@ from asgiref.sync import sync_to_async
 from django.core.cache import caches
 
 from attendance.counters import count_up, read_count
-from conftest import test_redis_url
 
 
 def _redis_cache(settings, location: str, prefix: str = "rollcall-test-cache") -> None:
@@ -33,10 +32,24 @@ def test_every_thread_gets_the_same_client_for_one_location(settings):
     assert caches["default"]._cache is not seen[0]
 
 
-def _connections_opened(work) -> int:
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own: its connection count is the test's alone,
+    whatever else (another test worker) uses the shared Redis meanwhile."""
+    from realtime.tests.faults import PrivateRedis
+
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _connections_opened(url: str, work) -> int:
     import redis
 
-    admin = redis.Redis.from_url(test_redis_url())
+    admin = redis.Redis.from_url(url)
     before = admin.info("stats")["total_connections_received"]
     work()
     # The admin connection itself was opened before the first reading.
@@ -44,8 +57,8 @@ def _connections_opened(work) -> int:
 
 
 @pytest.mark.redis
-def test_counts_from_many_sockets_use_one_connection(settings):
-    _redis_cache(settings, test_redis_url())
+def test_counts_from_many_sockets_use_one_connection(settings, own_redis):
+    _redis_cache(settings, own_redis)
     key = f"shared-client-{uuid.uuid4().hex}"
 
     async def sockets():
@@ -53,7 +66,7 @@ def test_counts_from_many_sockets_use_one_connection(settings):
         # handler gives it a backend of its own.
         await asyncio.gather(*(sync_to_async(count_up)(key, timeout=60) for _ in range(20)))
 
-    assert _connections_opened(lambda: asyncio.run(sockets())) <= 1
+    assert _connections_opened(own_redis, lambda: asyncio.run(sockets())) <= 1
     assert read_count(key) == 20
     caches["default"].delete(key)
 
@@ -62,19 +75,19 @@ def test_counts_from_many_sockets_use_one_connection(settings):
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_path):
+def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_path, own_redis):
     from urllib.request import Request, urlopen
 
     from django.test import Client
 
     from realtime.tests.servers import daphne
 
-    _redis_cache(settings, test_redis_url(), prefix="rollcall")
+    _redis_cache(settings, own_redis, prefix="rollcall")
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     client = Client()
     client.force_login(lecturer)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    with daphne(workdir=tmp_path, extra_env={"REDIS_URL": test_redis_url()}) as port:
+    with daphne(workdir=tmp_path, extra_env={"REDIS_URL": own_redis}) as port:
 
         def twenty_page_views():
             for _ in range(20):
@@ -86,4 +99,4 @@ def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_pat
                     assert "lecturer" in response.read().decode()
 
         twenty_page_views()  # the server's first requests open its pool
-        assert _connections_opened(twenty_page_views) <= 1
+        assert _connections_opened(own_redis, twenty_page_views) <= 1
