@@ -143,3 +143,55 @@ def test_nginx_lets_through_the_largest_upload_the_application_takes():
     limit = int(size) * {"": 1, "k": 1024, "m": 1024 * 1024}[unit]
     assert limit > settings.IMPORT_MAX_BYTES
     assert limit > settings.EXCUSE_ATTACHMENT_MAX_BYTES
+
+
+def _directive(text: str, name: str) -> str:
+    [value] = re.findall(rf"^\s*{name}\s+([^;]+);", text, re.MULTILINE)
+    return value
+
+
+def test_compose_nginx_holds_ten_thousand_devices_on_one_worker():
+    main = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    connections = int(_directive(main, "worker_connections"))
+    files = int(_directive(main, "worker_rlimit_nofile"))
+    # Two connections per device socket (the phone's, the one to daphne), and some pages,
+    # on the one worker a one-CPU host runs.
+    assert connections >= 2 * 10_000 + 1_000
+    assert files >= connections
+    assert "include /etc/nginx/conf.d/*.conf;" in main  # the two files compose mounts
+    nginx = compose()["services"]["nginx"]
+    assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    assert nginx["ulimits"]["nofile"] >= files
+
+
+def test_compose_nginx_files_pass_nginx_own_check(tmp_path):
+    """`nginx -t` on the three files as compose mounts them, with paths moved into tmp_path.
+
+    The machine's nginx may predate `resolve` (1.27.3), so the upstream is written
+    plainly here; its own file is read by the topology test's nginx.
+    """
+    import subprocess
+
+    from conftest import _missing
+    from ops.tests.topology import nginx_binary
+
+    nginx = nginx_binary()
+    if nginx is None:
+        _missing("needs nginx (Debian's package `nginx`): run `make debian-packages`")
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / "default.conf").write_text((ROOT / "deploy" / "nginx" / "rollcall.conf").read_text())
+    (conf_d / "upstream.conf").write_text("upstream rollcall { server 127.0.0.1:8000; }\n")
+    main = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    main = main.replace("user nginx;", "")  # the image's user; this machine may not have it
+    main = main.replace("/var/log/nginx/", f"{tmp_path}/").replace("/run/", f"{tmp_path}/")
+    main = main.replace("/etc/nginx/conf.d/", f"{conf_d}/")
+    (tmp_path / "nginx.conf").write_text(main)
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
