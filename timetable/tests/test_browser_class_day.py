@@ -7,6 +7,7 @@ the sweep run by another process (this test's) publishing through it.
 
 import asyncio
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -63,6 +64,15 @@ async def _phone_joins(port: int, device, token: str, code: str) -> None:
             assert reply["type"] == "welcome", reply
 
 
+def _not_across_midnight(margin: timedelta = timedelta(minutes=5)) -> None:
+    """Wait for the school's next day if it starts within `margin`: the class must start
+    today and the dashboard's "today" must not turn over while the test runs."""
+    now = timezone.localtime(timezone.now(), school_zone())
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight - now < margin:
+        time.sleep((midnight - now).total_seconds() + 1)
+
+
 @pytest.fixture
 def todays_class(course, students, lecturer):
     """A one-off class of `course` starting within the opening lead, so the next sweep opens it."""
@@ -70,6 +80,7 @@ def todays_class(course, students, lecturer):
 
     lecturer.password = PBKDF2PasswordHasher().encode(PASSWORD, "browsertest", iterations=1000)
     lecturer.save(update_fields=["password"])
+    _not_across_midnight()
     start = timezone.localtime(timezone.now() + timedelta(minutes=3), school_zone())
     term = spring_term()
     term.starts_on, term.ends_on = (
