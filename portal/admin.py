@@ -1,6 +1,22 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
+from attendance.admin import DeviceAdmin as AttendanceDeviceAdmin
+from attendance.models import Device
+from portal import devices
 from portal.models import DeviceRevocation
+
+ADMIN_REASON = "Revoked in the admin"
+
+
+# attendance's device admin, whose revoke action also writes who revoked the device.
+admin.site.unregister(Device)
+
+
+@admin.register(Device)
+class DeviceAdmin(AttendanceDeviceAdmin):
+    def revoke(self, request: HttpRequest, device: Device) -> bool:
+        return devices.revoke_as_staff(device=device, by=request.user, reason=ADMIN_REASON)
 
 
 @admin.register(DeviceRevocation)

@@ -1,4 +1,4 @@
-"""The student's and the office's device changes, each with its audit row.
+"""The student's, the office's and staff's device changes, each with its audit row.
 
 The rules of devices (slots, the limit, revoking) stay in attendance/devices.py;
 this module adds who did it and why, in the same transaction.
@@ -43,6 +43,36 @@ def replace_my_device(
     return device, token
 
 
+def revoke_as_staff(*, device: Device, by: AbstractBaseUser, reason: str) -> bool:
+    """Staff revoking one device (the API's revoke), recording who and why.
+
+    True if this call revoked it; one already revoked is left as it is, with its
+    first audit row. A missing or too long reason raises InvalidReason and
+    changes nothing.
+    """
+    reason = _checked(reason, "revoking the device")
+    with transaction.atomic():
+        if not revoke_device(device=device):
+            return False
+        DeviceRevocation.objects.create(
+            device=device,
+            kind=DeviceRevocation.Kind.REVOKED,
+            reason=reason,
+            revoked_by=by,
+            revoked_at=device.revoked_at,
+        )
+    return True
+
+
+def _checked(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidReason(f"Give a reason for {what}.")
+    if len(reason) > REASON_MAX:
+        raise InvalidReason(f"Keep the reason to {REASON_MAX} characters.")
+    return reason
+
+
 def reset_devices(
     *, student: Student, device_ids: list[int], by: AbstractBaseUser, reason: str
 ) -> list[Device]:
@@ -52,11 +82,7 @@ def reset_devices(
     clerks resetting at once write one audit row per device). A missing or too
     long reason raises InvalidReason and changes nothing.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidReason("Give a reason for the reset.")
-    if len(reason) > REASON_MAX:
-        raise InvalidReason(f"Keep the reason to {REASON_MAX} characters.")
+    reason = _checked(reason, "the reset")
     revoked: list[Device] = []
     with transaction.atomic():
         # A student has at most a few active devices: one update each.

@@ -7,7 +7,8 @@ from attendance.models import Device
 
 
 class DeviceRevocation(models.Model):
-    """The audit row of one revoked device: the office's reset or the student's replacement.
+    """The audit row of one revoked device: the office's reset, the student's replacement,
+    or staff revoking it through the API.
 
     One row per device (a device is revoked once), written in the transaction
     that revokes it, so a revoked device's row says who did it and why.
@@ -16,6 +17,7 @@ class DeviceRevocation(models.Model):
     class Kind(models.TextChoices):
         RESET = "reset", "Reset by the office"
         REPLACED = "replaced", "Replaced by the student"
+        REVOKED = "revoked", "Revoked by staff"
 
     device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="revocation")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -41,7 +43,8 @@ class DeviceRevocation(models.Model):
         ordering = ["-revoked_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["reset", "replaced"]), name="revocation_kind_valid"
+                condition=models.Q(kind__in=["reset", "replaced", "revoked"]),
+                name="revocation_kind_valid",
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="revocation_has_reason"),
         ]

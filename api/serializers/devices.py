@@ -9,6 +9,16 @@ class DeviceRegisterSerializer(StrictSerializer):
     name = TextField(required=False, allow_blank=True, max_length=100, default="")
 
 
+class DeviceRevokeSerializer(StrictSerializer):
+    reason = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        default="",
+        help_text="Kept in the device's audit row with who revoked it (blank: through the API).",
+    )
+
+
 class DeviceSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     student = serializers.CharField(source="student.student_number")

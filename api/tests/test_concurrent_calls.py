@@ -3,9 +3,12 @@
 import pytest
 
 from api.tests.conftest import token_client
-from attendance.models import AttendanceRecord, NetworkSession
+from attendance.devices import register_device
+from attendance.models import AttendanceRecord, Device, NetworkSession
 from attendance.sessions import start_session
 from conftest import run_at_once
+from portal.devices import reset_devices
+from portal.models import DeviceRevocation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,3 +32,21 @@ def test_two_concurrent_starts_make_one_session(course, students, lecturer, staf
     assert sorted([first.status_code, second.status_code]) == [200, 201]
     assert first.json()["id"] == second.json()["id"]
     assert NetworkSession.objects.filter(course=course).count() == 1
+
+
+def test_an_api_revoke_racing_the_offices_reset_leaves_one_audit_row(students, staff_user):
+    device, _ = register_device(student=students[0], name="phone")
+    client = token_client(staff_user)
+
+    def work(i: int):
+        if i == 0:
+            return client.post(f"/api/devices/{device.public_id}/revoke/").status_code
+        return len(
+            reset_devices(student=students[0], device_ids=[device.pk], by=staff_user, reason="lost")
+        )
+
+    api_status, reset_count = run_at_once(2, work)
+    assert api_status == 200, api_status
+    audit = DeviceRevocation.objects.get(device=device)  # exactly one
+    assert audit.kind == ("reset" if reset_count == 1 else "revoked")
+    assert not Device.objects.get(pk=device.pk).is_active

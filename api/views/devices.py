@@ -12,11 +12,12 @@ from api.access import validated
 from api.errors import Conflict
 from api.permissions import IsStaff
 from api.serializers import devices as serializers
-from api.serializers.fields import EmptySerializer
 from attendance import devices
 from attendance.models import Device, Student
+from portal import devices as staff_devices
 
 TAGS = ["devices"]
+API_REASON = "Revoked through the API"
 
 
 def _student(student_id: int) -> Student:
@@ -60,15 +61,17 @@ class StudentDevices(APIView):
 
 @extend_schema(
     tags=TAGS,
-    summary="Revoke a device (idempotent); its open socket is closed",
-    request=EmptySerializer,
+    summary="Revoke a device (idempotent); its open socket is closed; who and why are kept",
+    request=serializers.DeviceRevokeSerializer,
     responses={200: serializers.DeviceSerializer, **schema.errors(400, 401, 403, 404, 415)},
 )
 class DeviceRevoke(APIView):
     permission_classes = [IsStaff]
 
     def post(self, request: Request, device_id) -> Response:
-        validated(EmptySerializer, request.data)
+        data = validated(serializers.DeviceRevokeSerializer, request.data)
         device = get_object_or_404(Device.objects.select_related("student"), public_id=device_id)
-        devices.revoke_device(device=device)
+        staff_devices.revoke_as_staff(
+            device=device, by=request.user, reason=data["reason"] or API_REASON
+        )
         return Response(serializers.DeviceSerializer(device).data)

@@ -113,3 +113,19 @@ def test_admin_lists_the_audit_rows_read_only(admin_client, office_user, ada):
     listing = admin_client.get("/admin/portal/devicerevocation/")
     assert listing.status_code == 200 and "lost" in listing.content.decode()
     assert admin_client.get("/admin/portal/devicerevocation/add/").status_code == 403
+
+
+def test_the_admins_revoke_action_writes_the_audit_row(admin_client, admin_user, ada):
+    phone, _ = register_device(student=ada, name="Phone")
+    response = admin_client.post(
+        "/admin/attendance/device/",
+        {"action": "revoke_selected", "_selected_action": [phone.pk]},
+        follow=True,
+    )
+    assert "Revoked 1 device(s)." in response.content.decode()
+    audit = DeviceRevocation.objects.get(device=phone)
+    assert (audit.kind, audit.reason, audit.revoked_by) == (
+        "revoked",
+        "Revoked in the admin",
+        admin_user,
+    )
