@@ -1,0 +1,246 @@
+"""What a heartbeat costs the servers underneath ours, without our code.
+
+One server process answers the heartbeats of N idle sockets (`--devices`, 10,000, each
+sending {"type": "heartbeat"} every `--heartbeat` seconds from a random moment, from a
+client process of their own), and the bench reads its CPU over `--seconds` (60) from
+/proc, as realtime_bench.py's idle case does. No database, no channel layer, no
+authentication: each frame is parsed as JSON and answered with {"type": "pong"}. Servers
+(`--servers`, all by default):
+
+- daphne:     daphne serving a bare ASGI app, as installed;
+- tuned:      the same with this project's daphne changes (realtime/daphne.py);
+- channels:   tuned daphne serving a minimal Channels AsyncJsonWebsocketConsumer;
+- websockets: the `websockets` library's own asyncio server.
+
+The difference between these figures and realtime_bench.py's idle case is what this
+project's own work per heartbeat costs; the figure for `channels` is the floor any
+consumer of this stack starts from.
+
+    python bench/stack_floor.py [--devices 10000] [--heartbeat 20] [--seconds 60]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from realtime_bench import cpu_seconds, free_port, python_speed, rss_mb
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ("daphne", "tuned", "channels", "websockets")
+PONG = json.dumps({"type": "pong"})
+
+
+# --- The servers' applications (imported by daphne from this file) --------------------
+
+
+def _configure_django() -> None:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(CHANNEL_LAYERS={}, INSTALLED_APPS=[], USE_TZ=True)
+        django.setup()
+
+
+async def bare_app(scope, receive, send) -> None:
+    """A raw ASGI WebSocket app: accept, answer every text frame, until disconnect."""
+    if scope["type"] != "websocket":
+        return
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            if json.loads(event.get("text") or "{}").get("type") == "heartbeat":
+                await send({"type": "websocket.send", "text": PONG})
+        else:
+            return
+
+
+def _tuned_app():
+    _configure_django()
+    from realtime.daphne import install
+
+    install()
+    return bare_app
+
+
+def _channels_app():
+    _configure_django()
+    from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+    from realtime.daphne import install
+
+    class Heartbeats(AsyncJsonWebsocketConsumer):
+        async def receive_json(self, content, **kwargs) -> None:
+            if isinstance(content, dict) and content.get("type") == "heartbeat":
+                await self.send_json({"type": "pong"})
+
+    install()
+    return Heartbeats.as_asgi()
+
+
+# daphne imports these by name; each builds its app only when daphne asks for it.
+def __getattr__(name: str):
+    if name == "tuned_app":
+        return _tuned_app()
+    if name == "channels_app":
+        return _channels_app()
+    raise AttributeError(name)
+
+
+async def _websockets_server(port: int) -> None:
+    from websockets.asyncio.server import serve
+
+    async def answer(ws) -> None:
+        async for message in ws:
+            if json.loads(message).get("type") == "heartbeat":
+                await ws.send(PONG)
+
+    async with serve(answer, "127.0.0.1", port, backlog=4096, compression=None):
+        await asyncio.get_running_loop().create_future()
+
+
+# --- The clients ---------------------------------------------------------------------------
+
+
+async def _devices(port: int, n: int, heartbeat: float, seconds: float) -> None:
+    from websockets.asyncio.client import connect
+
+    answered = 0
+    ready = asyncio.Event()
+    opened = 0
+
+    async def device() -> None:
+        nonlocal answered, opened
+        for attempt in range(20):
+            try:
+                ws = await connect(
+                    f"ws://127.0.0.1:{port}/", compression=None, open_timeout=30, ping_interval=None
+                )
+                break
+            except OSError:
+                await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            raise SystemExit("a device could not connect")
+        opened += 1
+        if opened == n:
+            ready.set()
+        await ready.wait()
+        await asyncio.sleep(random.uniform(0, heartbeat))
+        async with ws:
+            while True:
+                await ws.send('{"type":"heartbeat"}')
+                await ws.recv()
+                answered += 1
+                await asyncio.sleep(heartbeat)
+
+    tasks = []
+    for _ in range(n):
+        tasks.append(asyncio.create_task(device()))
+        await asyncio.sleep(0.0005)
+    await ready.wait()
+    print("connected", flush=True)
+    await asyncio.sleep(heartbeat + seconds + 5)
+    print(f"answered {answered}", flush=True)
+    for task in tasks:
+        task.cancel()
+
+
+# --- The measurement -----------------------------------------------------------------------
+
+
+def _start_server(kind: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
+    if kind == "websockets":
+        command = [sys.executable, __file__, "--serve-websockets", str(port)]
+    else:
+        app = {"daphne": "bare_app", "tuned": "tuned_app", "channels": "channels_app"}[kind]
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        command.append(f"stack_floor:{app}")
+    # Daphne's access log (a line per socket opened and closed) goes where the bench's does.
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"{kind} exited with {proc.returncode}") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"{kind} did not listen within 30 s")
+
+
+def measure(kind: str, args: argparse.Namespace) -> None:
+    port = free_port()
+    server = _start_server(kind, port)
+    clients = None
+    try:
+        before = rss_mb(server.pid)
+        clients = subprocess.Popen(
+            [sys.executable, __file__, "--clients", str(port)]
+            + [str(value) for value in (args.devices, args.heartbeat, args.seconds)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if clients.stdout.readline().strip() != "connected":
+            raise SystemExit(f"{kind}: the devices did not connect")
+        time.sleep(args.heartbeat)  # every device has sent its first heartbeat
+        cpu, wall = cpu_seconds(server.pid), time.monotonic()
+        time.sleep(args.seconds)
+        cpu, wall = cpu_seconds(server.pid) - cpu, time.monotonic() - wall
+        rss = rss_mb(server.pid)
+        answered = clients.stdout.readline().strip()
+        rate = args.devices / args.heartbeat
+        print(
+            f"{kind:<11} CPU {100 * cpu / wall:5.1f} % of a core at {rate:.0f} heartbeats/s "
+            f"({1e6 * cpu / wall / rate:.0f} µs each), "
+            f"RSS {1000 * (rss - before) / args.devices:.1f} MB per 1,000 sockets; {answered}",
+            flush=True,
+        )
+    finally:
+        for proc in (clients, server):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve-websockets"]:
+        asyncio.run(_websockets_server(int(sys.argv[2])))
+        return
+    if sys.argv[1:2] == ["--clients"]:
+        port, n, heartbeat, seconds = sys.argv[2:6]
+        asyncio.run(_devices(int(port), int(n), float(heartbeat), float(seconds)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=10000)
+    parser.add_argument("--heartbeat", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    args = parser.parse_args()
+    kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
+    if unknown := set(kinds) - set(SERVERS):
+        parser.error(f"unknown server(s) {', '.join(sorted(unknown))}; use {', '.join(SERVERS)}")
+    if not 1 <= args.devices <= 12000 or args.heartbeat <= 0 or args.seconds <= 0:
+        parser.error("use 1 to 12,000 devices, and a heartbeat and a window of more than 0 s")
+    speed = python_speed()
+    print(f"Machine: {os.cpu_count()} CPUs; a 10-million-step Python loop takes {speed:.2f} s")
+    for kind in kinds:
+        measure(kind, args)
+
+
+if __name__ == "__main__":
+    main()
