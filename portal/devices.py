@@ -44,24 +44,16 @@ def replace_my_device(
 
 
 def revoke_as_staff(*, device: Device, by: AbstractBaseUser, reason: str) -> bool:
-    """Staff revoking one device (the API's revoke), recording who and why.
+    """Staff revoking one device (the API's revoke, admin's action), recording who and why.
 
     True if this call revoked it; one already revoked is left as it is, with its
     first audit row. A missing or too long reason raises InvalidReason and
     changes nothing.
     """
     reason = _checked(reason, "revoking the device")
-    with transaction.atomic():
-        if not revoke_device(device=device):
-            return False
-        DeviceRevocation.objects.create(
-            device=device,
-            kind=DeviceRevocation.Kind.REVOKED,
-            reason=reason,
-            revoked_by=by,
-            revoked_at=device.revoked_at,
-        )
-    return True
+    return bool(
+        _revoke_recorded([device], kind=DeviceRevocation.Kind.REVOKED, by=by, reason=reason)
+    )
 
 
 def _checked(reason: str, what: str) -> str:
@@ -83,19 +75,28 @@ def reset_devices(
     long reason raises InvalidReason and changes nothing.
     """
     reason = _checked(reason, "the reset")
+    return _revoke_recorded(
+        Device.objects.filter(student=student, pk__in=device_ids, is_active=True),
+        kind=DeviceRevocation.Kind.RESET,
+        by=by,
+        reason=reason,
+    )
+
+
+def _revoke_recorded(
+    devices, *, kind: DeviceRevocation.Kind, by: AbstractBaseUser, reason: str
+) -> list[Device]:
+    """Revoke `devices` and write an audit row for each one this call revoked (one
+    already revoked, by a racing call, is skipped), in one transaction."""
     revoked: list[Device] = []
     with transaction.atomic():
         # A student has at most a few active devices: one update each.
-        for device in Device.objects.filter(student=student, pk__in=device_ids, is_active=True):
+        for device in devices:
             if revoke_device(device=device):
                 revoked.append(device)
         DeviceRevocation.objects.bulk_create(
             DeviceRevocation(
-                device=device,
-                kind=DeviceRevocation.Kind.RESET,
-                reason=reason,
-                revoked_by=by,
-                revoked_at=device.revoked_at,
+                device=device, kind=kind, reason=reason, revoked_by=by, revoked_at=device.revoked_at
             )
             for device in revoked
         )
