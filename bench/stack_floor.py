@@ -190,7 +190,10 @@ def measure(kind: str, args: argparse.Namespace) -> None:
         before = rss_mb(server.pid)
         clients = subprocess.Popen(
             [sys.executable, __file__, "--clients", str(port)]
-            + [str(value) for value in (args.devices, args.heartbeat, args.seconds)],
+            + [
+                str(value)
+                for value in (args.devices, args.heartbeat, args.seconds, args.devices_nice)
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -222,7 +225,8 @@ def main() -> None:
         asyncio.run(_websockets_server(int(sys.argv[2])))
         return
     if sys.argv[1:2] == ["--clients"]:
-        port, n, heartbeat, seconds = sys.argv[2:6]
+        port, n, heartbeat, seconds, nice = sys.argv[2:7]
+        os.nice(int(nice))
         asyncio.run(_devices(int(port), int(n), float(heartbeat), float(seconds)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -230,14 +234,25 @@ def main() -> None:
     parser.add_argument("--heartbeat", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument(
+        "--devices-nice",
+        type=int,
+        default=10,
+        help="the devices' process's niceness, 0-19, as realtime_bench.py's (default 10)",
+    )
     args = parser.parse_args()
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
     if unknown := set(kinds) - set(SERVERS):
         parser.error(f"unknown server(s) {', '.join(sorted(unknown))}; use {', '.join(SERVERS)}")
+    if not 0 <= args.devices_nice <= 19:
+        parser.error("--devices-nice takes 0 to 19")
     if not 1 <= args.devices <= 12000 or args.heartbeat <= 0 or args.seconds <= 0:
         parser.error("use 1 to 12,000 devices, and a heartbeat and a window of more than 0 s")
     speed = python_speed()
-    print(f"Machine: {os.cpu_count()} CPUs; a 10-million-step Python loop takes {speed:.2f} s")
+    print(
+        f"Machine: {os.cpu_count()} CPUs; a 10-million-step Python loop takes {speed:.2f} s;"
+        f" the devices' process at nice {args.devices_nice}"
+    )
     for kind in kinds:
         measure(kind, args)
 

@@ -6,6 +6,7 @@ reactor in the test process); the servers tests run them inside daphne.
 """
 
 import asyncio
+import gc
 import select
 import socket
 import time
@@ -245,3 +246,38 @@ async def test_an_application_error_reaches_the_open_socket_at_once():
 
     assert [str(error) for error in protocol.exceptions] == ["boom"]
     assert protocol in daphne.connections  # open until the socket closes
+
+
+def _full_collections_while_objects_pile_up(survivors: int) -> int:
+    full = []
+
+    def count(phase, info):
+        if phase == "stop" and info["generation"] == 2:
+            full.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        kept = [[] for _ in range(survivors)]  # containers the collector must walk
+    finally:
+        gc.callbacks.remove(count)
+    del kept
+    return len(full)
+
+
+def test_with_everything_frozen_new_objects_do_not_set_off_full_collections():
+    saved = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    try:
+        # Python's own rule for the oldest generation, with the server's young threshold:
+        # what lived before the freeze no longer counts, so full collections go on.
+        gc.set_threshold(patches.GC_YOUNG_THRESHOLD, saved[1], saved[2])
+        default = _full_collections_while_objects_pile_up(1_300_000)
+        patches._tune_collector()
+        tuned = _full_collections_while_objects_pile_up(1_300_000)
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+
+    assert default >= 1
+    assert tuned == 0
