@@ -51,3 +51,13 @@ class DeviceRevocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} {self.kind} at {self.revoked_at:%Y-%m-%d %H:%M}"
+
+    def summary(self) -> str:
+        """How the device went, for the office: "reset by jdoe", "replaced by the student".
+
+        Names the user who did it when one is known (load revoked_by with the row).
+        """
+        if self.revoked_by is not None and self.kind != self.Kind.REPLACED:
+            verb = "reset" if self.kind == self.Kind.RESET else "revoked"
+            return f"{verb} by {self.revoked_by.get_username()}"
+        return self.get_kind_display().lower()

@@ -29,7 +29,8 @@ def test_the_office_and_staff_reset_a_phone_with_a_reason(client, request, ada, 
     assert audit.revoked_at is not None
     # The page shows who did it and why.
     page = client.get(url(ada)).content.decode()
-    assert f"by {user.username}" in page and "Phone stolen" in page
+    assert f"reset by {user.username} (Phone stolen)" in page
+    assert "by the office by" not in page
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
@@ -129,3 +130,17 @@ def test_the_admins_revoke_action_writes_the_audit_row(admin_client, admin_user,
         "Revoked in the admin",
         admin_user,
     )
+
+
+def test_the_audit_row_says_who_removed_the_device_once(ada, office_user):
+    phone, _ = register_device(student=ada, name="Phone")
+    row = DeviceRevocation(
+        device=phone, kind="revoked", reason="lost", revoked_by=office_user, revoked_at=None
+    )
+    assert row.summary() == f"revoked by {office_user.get_username()}"
+    row.kind = "reset"
+    assert row.summary() == f"reset by {office_user.get_username()}"
+    row.revoked_by = None  # the user has been deleted since
+    assert row.summary() == "reset by the office"
+    row.kind, row.revoked_by = "replaced", office_user  # the student did it themselves
+    assert row.summary() == "replaced by the student"
