@@ -8,7 +8,7 @@ from attendance.models import Device
 
 class DeviceRevocation(models.Model):
     """The audit row of one revoked device: the office's reset, the student's replacement,
-    or staff revoking it through the API.
+    or staff revoking it (through the API or the admin).
 
     One row per device (a device is revoked once), written in the transaction
     that revokes it, so a revoked device's row says who did it and why.
