@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from realtime_bench import cpu_seconds, free_port, python_speed, rss_mb
+from realtime_bench import cpu_seconds, free_port, python_speed, quiet_collector, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("daphne", "tuned", "channels", "websockets")
@@ -147,6 +147,9 @@ async def _devices(port: int, n: int, heartbeat: float, seconds: float) -> None:
         tasks.append(asyncio.create_task(device()))
         await asyncio.sleep(0.0005)
     await ready.wait()
+    # As realtime_bench.py's devices: the clients' full collections must not make
+    # heartbeats late or bunch them up.
+    quiet_collector()
     print("connected", flush=True)
     await asyncio.sleep(heartbeat + seconds + 5)
     print(f"answered {answered}", flush=True)

@@ -4,8 +4,10 @@ marking several students at once, the course's late threshold."""
 from datetime import timedelta
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
+from attendance import selectors
 from attendance.models import AttendanceChange, AttendanceRecord, Course, NetworkSession
 from attendance.registers import InvalidMark, mark_many
 from attendance.roster import roster_event
@@ -63,15 +65,70 @@ def test_the_roster_event_is_for_the_course_and_carries_a_version(running, cours
 
 
 @pytest.mark.parametrize("class_size", [5, 60])
-def test_the_roster_costs_two_queries_whatever_the_class(
+def test_the_roster_costs_one_query_whatever_the_class(
     course, make_students, class_size, django_assert_num_queries
 ):
     make_students(class_size, course=course)
     session, _ = start_session(course=course, by=None)
     session = NetworkSession.objects.select_related("course").get(pk=session.pk)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         roster = session_rosters([session])[session.pk]
-    assert len(roster["waiting"]) == class_size
+    assert len(roster["waiting"]) == roster["waiting_total"] == class_size
+
+
+def test_the_roster_of_several_sessions_costs_one_query(
+    course, lecturer, make_students, django_assert_num_queries
+):
+    other = Course.objects.create(code="PHYS101", title="Physics")
+    ours, theirs = make_students(3, course=course), make_students(2, course=other, prefix="P")
+    first, _ = start_session(course=course, by=lecturer)
+    second, _ = start_session(course=other, by=lecturer)
+    join(second, theirs[1], second.started_at)
+    sessions = list(NetworkSession.objects.select_related("course").order_by("pk"))
+    with django_assert_num_queries(1):
+        rosters = session_rosters(sessions)
+    assert [r["student"] for r in rosters[first.pk]["waiting"]] == [s.student_number for s in ours]
+    assert rosters[first.pk]["checked_in"] == []
+    assert [r["student"] for r in rosters[second.pk]["checked_in"]] == [theirs[1].student_number]
+    assert [r["student"] for r in rosters[second.pk]["waiting"]] == [theirs[0].student_number]
+
+
+def test_a_big_class_lists_the_first_names_and_counts_them_all(course, make_students, monkeypatch):
+    """A lecture hall's roll is not sent twice a second: each list stops at
+    ROSTER_NAMES names, in name order, and says how many there are."""
+    monkeypatch.setattr(selectors, "ROSTER_NAMES", 4)
+    students = make_students(10, course=course)
+    session, _ = start_session(course=course, by=None)
+    for student in students[3:9]:  # six check in, four wait
+        join(session, student, session.started_at + timedelta(minutes=1))
+    session = NetworkSession.objects.select_related("course").get(pk=session.pk)
+    roster = session_rosters([session])[session.pk]
+    assert [r["student"] for r in roster["checked_in"]] == [s.student_number for s in students[3:7]]
+    assert roster["checked_in_total"] == 6
+    assert [r["student"] for r in roster["waiting"]] == [
+        s.student_number for s in [*students[:3], students[9]]
+    ]
+    assert roster["waiting_total"] == 4
+    html = render_to_string(
+        "attendance/_session_roster.html", {"session_id": session.pk, "roster": roster}
+    )
+    assert 'data-roster="checked_in">6<' in html and 'data-roster="waiting">4<' in html
+    assert "The first 4 of 6 by name" in html
+    assert html.count("roster-more") == 1  # the waiting list is whole
+
+
+def test_an_inactive_student_is_on_neither_list(running, students):
+    students[1].is_active = False
+    students[1].save()
+    students[3].is_active = False
+    students[3].save()
+    roster = session_rosters([NetworkSession.objects.select_related("course").get()])[running.pk]
+    assert [r["student"] for r in roster["checked_in"]] == [students[0].student_number]
+    assert [r["student"] for r in roster["waiting"]] == [
+        students[2].student_number,
+        students[4].student_number,
+    ]
+    assert (roster["checked_in_total"], roster["waiting_total"]) == (1, 2)
 
 
 def test_the_card_lists_the_names(lecturer_client, running, students):

@@ -111,8 +111,8 @@ def test_the_dashboards_query_count_does_not_grow_with_courses(
     client.force_login(lecturer)
     # cached_db (with Redis) reads the web session from the cache, not the database.
     session_queries = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
-    # Two of them read the running sessions' name lists (who has checked in, who not yet).
-    with django_assert_num_queries(8 + session_queries):
+    # One of them reads the running sessions' name lists (who has checked in, who not yet).
+    with django_assert_num_queries(7 + session_queries):
         assert client.get(reverse("dashboard")).status_code == 200
 
 
