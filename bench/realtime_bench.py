@@ -2,7 +2,7 @@
 """Real-time benchmark: two daphne processes on one Redis and one PostgreSQL.
 
 The lecturer's events socket is on process B, so every count crosses the
-channel layer. Four cases, each against a goal (bench/README.md):
+channel layer. Five cases, each against a goal (bench/README.md):
 
 1. idle: 10,000 devices joined on process A, each sending a heartbeat every
    20 s: A's memory per 1,000 sockets, the presence rows written per device per
@@ -14,7 +14,9 @@ channel layer. Four cases, each against a goal (bench/README.md):
 3. bursts: 5,000 and then 10,000 devices, half on each process, join at once:
    how long until the lecturer's count shows all, with every join answered
    and the final count exact;
-4. restart: 5,000 devices joined on A; A gets SIGTERM (a deploy), closes them
+4. classes: 100 classes of 50 start at once, each device joining its own
+   class's session: how long until every class's count is complete, and exact;
+5. restart: 5,000 devices joined on A; A gets SIGTERM (a deploy), closes them
    with 1012 and is started again; the devices come back with jitter and
    resume their session: how long until all are re-attached.
 
@@ -53,9 +55,10 @@ TARGETS = {
     "cpu_pct": 5.0,
 }
 COURSE_CODE = "BENCH101"
+CLASS_PREFIX = "BENCH-C"  # the classes case's courses
 STARTUP_TIMEOUT = 30
 DAPHNE_APP = "config.asgi:application"
-CASES = ("idle", "burst", "restart")
+CASES = ("idle", "burst", "classes", "restart")
 
 
 def parse_args() -> argparse.Namespace:
@@ -77,6 +80,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--bursts", default="5000,10000", help="comma-separated burst sizes (case 3)"
     )
+    parser.add_argument(
+        "--classes", type=int, default=100, help="classes starting at once (case 4)"
+    )
+    parser.add_argument("--class-size", type=int, default=50, help="devices per class (case 4)")
     parser.add_argument("--restart-devices", type=int, default=5000)
     parser.add_argument(
         "--devices-nice",
@@ -106,7 +113,15 @@ def parse_args() -> argparse.Namespace:
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     if unknown := set(args.cases) - set(CASES):
         parser.error(f"unknown case(s) {', '.join(sorted(unknown))}; use {', '.join(CASES)}")
-    counts = [args.idle_devices, args.latency_devices, args.restart_devices, *args.bursts]
+    if not (1 <= args.classes <= 500 and args.class_size >= 1):
+        parser.error("--classes takes 1 to 500, --class-size at least 1")
+    counts = [
+        args.idle_devices,
+        args.latency_devices,
+        args.restart_devices,
+        args.classes * args.class_size,
+        *args.bursts,
+    ]
     if not all(1 <= n <= 12000 for n in counts):
         parser.error("use 1 to 12,000 devices per case")
     if not 0 <= args.devices_nice <= 19:
@@ -233,6 +248,36 @@ def seed(total: int, state_path: Path):
     return course, lecturer, devices, key
 
 
+def seed_classes(lecturer, devices, classes: int) -> list[tuple[object, list]]:
+    """`classes` courses of the bench lecturer, the devices' students shared out among
+    them in turn; each course gets a fresh session. [(session, its devices)]."""
+    from attendance.models import Course, Enrollment, Student
+
+    courses = []
+    for i in range(classes):
+        course, _ = Course.objects.get_or_create(
+            code=f"{CLASS_PREFIX}{i:03d}", defaults={"title": f"Benchmark class {i}"}
+        )
+        course.lecturers.add(lecturer)
+        courses.append(course)
+    groups = [devices[i::classes] for i in range(classes)]
+    students = dict(
+        Student.objects.filter(student_number__in=[d.student for d in devices]).values_list(
+            "student_number", "pk"
+        )
+    )
+    Enrollment.objects.filter(course__in=courses).delete()
+    Enrollment.objects.bulk_create(
+        Enrollment(course=course, student_id=students[d.student])
+        for course, group in zip(courses, groups, strict=True)
+        for d in group
+    )
+    return [
+        (fresh_session(course, lecturer), group)
+        for course, group in zip(courses, groups, strict=True)
+    ]
+
+
 def fresh_session(course, lecturer):
     from attendance.models import NetworkSession
     from attendance.sessions import end_session, start_session
@@ -247,6 +292,24 @@ def end(session, lecturer) -> None:
     from attendance.sessions import end_session
 
     end_session(session=session, by=lecturer)
+
+
+def connected_rows_of(sessions) -> dict[int, int]:
+    from django.db import connection
+    from django.db.models import Count
+
+    from attendance.models import ConnectedDevice
+
+    try:
+        counted = dict(
+            ConnectedDevice.objects.filter(session__in=sessions, is_connected=True)
+            .values("session")
+            .annotate(n=Count("id"))
+            .values_list("session", "n")
+        )
+        return {session.pk: counted.get(session.pk, 0) for session in sessions}
+    finally:
+        connection.close()  # it ran on a worker thread
 
 
 def connected_rows(session) -> int:
@@ -288,6 +351,8 @@ class Lecturer:
     def __init__(self, url: str, token: str, session_id: int):
         self.url, self.token, self.session_id = url, token, session_id
         self.counts: list[tuple[float, int]] = []
+        # Every session's latest count (the classes case watches many).
+        self.latest: dict[int, int] = {}
         self.changed = asyncio.Event()
         self.ws = None
         self.task = None
@@ -310,11 +375,15 @@ class Lecturer:
         async for raw in self.ws:
             now = time.perf_counter()
             event = json.loads(raw)
+            if event.get("type") == "session.counts":
+                self.latest[event["session"]] = int(event["checked_in"])
+                self.changed.set()
             if event.get("type") == "session.counts" and event.get("session") == self.session_id:
                 self.counts.append((now, int(event["checked_in"])))
                 self.changed.set()
             elif event.get("type") == "snapshot":
                 for entry in event["sessions"]:
+                    self.latest[entry["session"]] = int(entry["checked_in"])
                     if entry["session"] == self.session_id:
                         self.counts.append((now, int(entry["checked_in"])))
                         self.changed.set()
@@ -325,6 +394,19 @@ class Lecturer:
             for at, seen in self.counts:
                 if seen >= count:
                     return at
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return None
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+
+    async def wait_for_all(self, sizes: dict[int, int], timeout: float) -> float | None:
+        """When every session in `sizes` showed at least its size checked in, or None."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            if all(self.latest.get(session, 0) >= n for session, n in sizes.items()):
+                return time.perf_counter()
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return None
@@ -617,6 +699,50 @@ async def case_burst(args, a_device, b_device, b_events, token, devices, session
         await close_devices(clients)
 
 
+async def case_classes(args, a_device, b_device, b_events, token, classes) -> dict:
+    """Many classes start at once: every device joins its own class's session."""
+    pairs = [(session, creds) for session, group in classes for creds in group]
+    # Every other device on each process; the pairs keep their order.
+    on_a = await open_devices(a_device, [creds for _s, creds in pairs[::2]])
+    on_b = await open_devices(b_device, [creds for _s, creds in pairs[1::2]])
+    clients = [None] * len(pairs)
+    clients[::2], clients[1::2] = on_a, on_b
+    sizes = {session.pk: len(group) for session, group in classes}
+    try:
+        async with Lecturer(b_events, token, None) as lecturer:
+            started_load = load()
+            start = time.perf_counter()
+            joins = await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        join(client, session.join_code, args.timeout)
+                        for client, (session, _c) in zip(clients, pairs, strict=True)
+                    )
+                ),
+                args.timeout,
+            )
+            answered = sum(1 for _s, _d, r in joins if r.get("type") == "joined")
+            final = await lecturer.wait_for_all(sizes, args.timeout)
+            await asyncio.sleep(1.5)  # later pushes would show an overcount
+            shown = {pk: lecturer.latest.get(pk, 0) for pk in sizes}
+            rows = await asyncio.to_thread(
+                connected_rows_of, [session for session, _group in classes]
+            )
+            replies = [d - s for s, d, _r in joins]
+            return {
+                "devices": len(clients),
+                "answered": answered,
+                "counted_s": (final - start) if final else None,
+                "exact": shown == sizes and rows == sizes,
+                "replied_s": max(d for _s, d, _r in joins) - start,
+                "reply_p50_ms": percentile(replies, 50) * 1000,
+                "reply_p99_ms": percentile(replies, 99) * 1000,
+                "load": started_load,
+            }
+    finally:
+        await close_devices(clients)
+
+
 async def case_restart(args, a_url, devices, session, sigterm_and_start) -> dict:
     """Devices joined on A; A gets SIGTERM and is started again; they come back and resume."""
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -725,6 +851,7 @@ def main() -> int:
     total = max(
         args.idle_devices + args.latency_devices if "idle" in args.cases else 0,
         max(args.bursts) if "burst" in args.cases else 0,
+        args.classes * args.class_size if "classes" in args.cases else 0,
         args.restart_devices if "restart" in args.cases else 0,
     )
     course, lecturer, devices, token = seed(total, log_dir / "devices.json")
@@ -800,6 +927,25 @@ def main() -> int:
                     f" join -> joined reply p50 {b['reply_p50_ms']:.0f} ms,"
                     f" p99 {b['reply_p99_ms']:.0f} ms; {b['load']}"
                 )
+        if "classes" in args.cases:
+            n = args.classes * args.class_size
+            classes = seed_classes(lecturer, devices[:n], args.classes)
+            c = asyncio.run(case_classes(args, a_device, b_device, b_events, token, classes))
+            for session, _group in classes:
+                end(session, lecturer)
+            target = TARGETS["burst_s"].get(n, n / 1000)
+            met["classes"] = c["exact"] and c["counted_s"] is not None and c["counted_s"] <= target
+            counted = f"{c['counted_s']:.2f} s" if c["counted_s"] is not None else "never"
+            print(
+                f"\n4. {args.classes} classes of {args.class_size} start at once, {n} joins"
+                f" (half on each process): every class counted after {counted}"
+                f" (target <= {target:g} s);"
+                f"\n   joins answered {c['answered']}/{n} (the last after"
+                f" {c['replied_s']:.2f} s); every class's pushed count and connected rows:"
+                f" {'exact' if c['exact'] else 'NOT EXACT'};"
+                f" join -> joined reply p50 {c['reply_p50_ms']:.0f} ms,"
+                f" p99 {c['reply_p99_ms']:.0f} ms; {c['load']}"
+            )
         if "restart" in args.cases:
             session = fresh_session(course, lecturer)
 
@@ -823,7 +969,7 @@ def main() -> int:
             )
             codes = ", ".join(f"{k}: {v}" for k, v in sorted(again["closed_with"].items()))
             print(
-                f"\n4. Restart: SIGTERM to A with {n} devices joined (closed with {codes});"
+                f"\n5. Restart: SIGTERM to A with {n} devices joined (closed with {codes});"
                 f" A drained and exited after {again['stopped_s']:.2f} s and was started again:"
                 f"\n   {again['rejoined']}/{n} resumed their session"
                 f" {again['since_listening_s']:.2f} s after A listened again"
