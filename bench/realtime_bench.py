@@ -39,6 +39,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -351,8 +352,8 @@ class Lecturer:
     def __init__(self, url: str, token: str, session_id: int):
         self.url, self.token, self.session_id = url, token, session_id
         self.counts: list[tuple[float, int]] = []
-        # Every session's latest count (the classes case watches many).
-        self.latest: dict[int, int] = {}
+        # Every session's counts as they arrived (the classes case watches many).
+        self.seen: dict[int, list[tuple[float, int]]] = {}
         self.changed = asyncio.Event()
         self.ws = None
         self.task = None
@@ -376,37 +377,38 @@ class Lecturer:
             now = time.perf_counter()
             event = json.loads(raw)
             if event.get("type") == "session.counts":
-                self.latest[event["session"]] = int(event["checked_in"])
+                self.seen.setdefault(event["session"], []).append((now, int(event["checked_in"])))
                 self.changed.set()
             if event.get("type") == "session.counts" and event.get("session") == self.session_id:
                 self.counts.append((now, int(event["checked_in"])))
                 self.changed.set()
             elif event.get("type") == "snapshot":
                 for entry in event["sessions"]:
-                    self.latest[entry["session"]] = int(entry["checked_in"])
+                    self.seen.setdefault(entry["session"], []).append(
+                        (now, int(entry["checked_in"]))
+                    )
                     if entry["session"] == self.session_id:
                         self.counts.append((now, int(entry["checked_in"])))
                         self.changed.set()
 
     async def wait_for_count(self, count: int, timeout: float) -> float | None:
-        deadline = time.perf_counter() + timeout
-        while True:
-            for at, seen in self.counts:
-                if seen >= count:
-                    return at
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return None
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), remaining)
+        """When a push first showed `count` checked in, or None after `timeout`."""
+        return await self._wait(lambda: _first_reaching(self.counts, count), timeout)
 
     async def wait_for_all(self, sizes: dict[int, int], timeout: float) -> float | None:
-        """When every session in `sizes` showed at least its size checked in, or None."""
+        """When every session in `sizes` had shown its size checked in, or None."""
+
+        def found() -> float | None:
+            times = [_first_reaching(self.seen.get(pk, []), n) for pk, n in sizes.items()]
+            return None if None in times else max(times)
+
+        return await self._wait(found, timeout)
+
+    async def _wait(self, found: Callable[[], float | None], timeout: float) -> float | None:
         deadline = time.perf_counter() + timeout
         while True:
-            if all(self.latest.get(session, 0) >= n for session, n in sizes.items()):
-                return time.perf_counter()
+            if (at := found()) is not None:
+                return at
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return None
@@ -417,6 +419,10 @@ class Lecturer:
     async def __aexit__(self, *exc):
         self.task.cancel()
         await self.ws.close()
+
+
+def _first_reaching(counts: list[tuple[float, int]], count: int) -> float | None:
+    return next((at for at, seen in counts if seen >= count), None)
 
 
 async def open_devices(url: str, devices, concurrency: int = 200):
@@ -724,7 +730,7 @@ async def case_classes(args, a_device, b_device, b_events, token, classes) -> di
             answered = sum(1 for _s, _d, r in joins if r.get("type") == "joined")
             final = await lecturer.wait_for_all(sizes, args.timeout)
             await asyncio.sleep(1.5)  # later pushes would show an overcount
-            shown = {pk: lecturer.latest.get(pk, 0) for pk in sizes}
+            shown = {pk: lecturer.seen[pk][-1][1] if pk in lecturer.seen else 0 for pk in sizes}
             rows = await asyncio.to_thread(
                 connected_rows_of, [session for session, _group in classes]
             )
