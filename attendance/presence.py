@@ -94,21 +94,35 @@ def _count_bad_code(device: Device) -> None:
 # --- Join, heartbeat, leave -------------------------------------------------------------
 
 
+def counts_events(readings: list[dict]) -> list[dict]:
+    """session.counts for several sessions ({session_id, course_id} each), read now:
+    two queries for all of them."""
+    # The versions are taken before reading, so a later version always comes
+    # from a read that saw every earlier commit; a subscriber fed by several
+    # processes keeps the newest. Without the cache (Redis restarting) a
+    # reading goes out unversioned, and subscribers take it as it comes.
+    versions = [
+        try_count_up(f"counts-version:{int(r['session_id'])}", timeout=86400) for r in readings
+    ]
+    counts = session_counts(
+        [NetworkSession(pk=r["session_id"], course_id=r["course_id"]) for r in readings]
+    )
+    return [
+        {
+            "type": "session.counts",
+            "course": r["course_id"],
+            "session": r["session_id"],
+            **counts[r["session_id"]].as_dict(),
+            "version": version,
+        }
+        for r, version in zip(readings, versions, strict=True)
+    ]
+
+
+@broadcast.reads_many(counts_events)
 def counts_event(*, session_id: int, course_id: int) -> dict:
     """The session.counts event, read from the database now."""
-    # The version is taken before reading, so a later version always comes
-    # from a read that saw every earlier commit; a subscriber fed by several
-    # processes keeps the newest. Without the cache (Redis restarting) the
-    # reading goes out unversioned, and subscribers take it as it comes.
-    version = try_count_up(f"counts-version:{int(session_id)}", timeout=86400)
-    counts = session_counts([NetworkSession(pk=session_id, course_id=course_id)])[session_id]
-    return {
-        "type": "session.counts",
-        "course": course_id,
-        "session": session_id,
-        **counts.as_dict(),
-        "version": version,
-    }
+    return counts_events([{"session_id": session_id, "course_id": course_id}])[0]
 
 
 def announce_counts(*, session_id: int, course_id: int) -> None:

@@ -16,19 +16,36 @@ from attendance.selectors import session_rosters
 from realtime import broadcast
 
 
-def roster_event(*, session_id: int) -> dict:
-    """The session.roster event, read from the database now (three queries)."""
+def roster_events(readings: list[dict]) -> list[dict | NetworkSession.DoesNotExist]:
+    """session.roster for several sessions ({session_id} each), read now: two queries for
+    all of them; a session deleted meanwhile gets DoesNotExist in its place."""
     # Taken before reading, as for the counts: a later version saw every earlier commit.
-    # Without the cache (Redis restarting) the list goes out unversioned.
-    version = try_count_up(f"roster-version:{int(session_id)}", timeout=86400)
-    session = NetworkSession.objects.select_related("course").get(pk=session_id)
-    return {
-        "type": "session.roster",
-        "course": session.course_id,
-        "session": session.pk,
-        **session_rosters([session])[session.pk],
-        "version": version,
-    }
+    # Without the cache (Redis restarting) a list goes out unversioned.
+    ids = [int(r["session_id"]) for r in readings]
+    versions = [try_count_up(f"roster-version:{pk}", timeout=86400) for pk in ids]
+    sessions = NetworkSession.objects.select_related("course").in_bulk(ids)
+    rosters = session_rosters(list(sessions.values()))
+    return [
+        {
+            "type": "session.roster",
+            "course": sessions[pk].course_id,
+            "session": pk,
+            **rosters[pk],
+            "version": version,
+        }
+        if pk in sessions
+        else NetworkSession.DoesNotExist(f"No session {pk}.")
+        for pk, version in zip(ids, versions, strict=True)
+    ]
+
+
+@broadcast.reads_many(roster_events)
+def roster_event(*, session_id: int) -> dict:
+    """The session.roster event, read from the database now (two queries)."""
+    event = roster_events([{"session_id": session_id}])[0]
+    if isinstance(event, Exception):
+        raise event
+    return event
 
 
 def announce_roster(*, session_id: int, course_id: int) -> None:

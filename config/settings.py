@@ -105,7 +105,7 @@ DATABASE_URL = envstr("DATABASE_URL")
 # device's join borrows one for a few milliseconds instead of opening its own
 # (about 47 ms here). Device sockets run their database calls on
 # DB_POOL_MAX_SIZE threads (realtime/db.py), one connection each; the count
-# timers and the pages queue for the next free one. Django hands a pooled
+# publishers' threads and the pages queue for the next free one. Django hands a pooled
 # connection back where it would otherwise close it, so CONN_MAX_AGE stays 0
 # (the pool refuses persistent connections).
 DB_POOL_MIN_SIZE = envint("DB_POOL_MIN_SIZE", 2, minimum=0)

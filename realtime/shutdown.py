@@ -71,8 +71,8 @@ async def _drain() -> None:
         # calls already running finish and their replies go out first.
         loop = asyncio.get_running_loop()
         await asyncio.wait_for(loop.run_in_executor(None, db.finish_calls), DRAIN_SECONDS)
-        # What those calls committed is announced from a timer thread or the
-        # retry queue; the loop still runs to carry it out.
+        # What those calls committed is announced by the count publishers'
+        # threads or the retry queue; the loop still runs to carry it out.
         await asyncio.sleep(PUSH_SETTLE_SECONDS)
         deadline = started + DRAIN_SECONDS
         while broadcast.retries.waiting() and time.monotonic() < deadline:

@@ -1,7 +1,9 @@
 """Count updates: latest wins, leading edge at once, trailing value always delivered."""
 
 import asyncio
+import functools
 import threading
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -112,27 +114,133 @@ async def test_a_subscriber_fed_by_several_processes_keeps_to_the_limit_in_any_w
     coalescer.close()
 
 
-def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch):
-    sent, reads = [], []
-    done = threading.Event()
-
-    def read_counts(session_id=9):
-        reads.append(session_id)
-        return {"type": "session.counts", "session": session_id, "read": len(reads)}
+def _fake_send(monkeypatch, *, inline: bool = False) -> list:
+    """Sends recorded, not made; the first reading inline (SQLite's way) or on the worker."""
+    monkeypatch.setattr(broadcast, "_reads_where_written", lambda: inline)
+    sent = []
 
     def fake_send(groups, message, **_callbacks):
-        sent.append((tuple(groups), message["read"]))
-        if len(sent) == 2:
-            done.set()
+        sent.append((tuple(groups), message))
 
     monkeypatch.setattr(broadcast, "_send_now", fake_send)
+    return sent
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["postgresql", "sqlite"])
+def test_a_process_folds_a_burst_into_a_leading_and_a_trailing_send(monkeypatch, inline):
+    sent, reads = _fake_send(monkeypatch, inline=inline), []
+
+    def read_counts(session_id=9):
+        reads.append(threading.current_thread().name)
+        return {"type": "session.counts", "session": session_id, "read": len(reads)}
+
     publisher = broadcast.CountsPublisher(interval=0.05, clock=lambda: 100.0)
-    for _ in range(1000):
-        publisher.changed(session_id=9, groups=["course-3", "courses-all"], read=read_counts)
-    assert done.wait(timeout=5)
-    # One read for the first change, one for everything after it.
-    assert reads == [9, 9]
-    assert sent == [(("course-3", "courses-all"), 1), (("course-3", "courses-all"), 2)]
+    groups = ["course-3", "courses-all"]
+    try:
+        publisher.changed(session_id=9, groups=groups, read=read_counts)
+        _wait_for(lambda: len(sent) == 1)  # the first change: sent at once
+        for _ in range(1000):
+            publisher.changed(session_id=9, groups=groups, read=read_counts)
+        _wait_for(lambda: len(sent) == 2)
+        time.sleep(0.15)  # nothing more comes
+    finally:
+        publisher.close()
+    # One read for the first change, one for everything after it; the first on the
+    # thread that reported the change only where that thread must do it (SQLite).
+    first = threading.current_thread().name if inline else "counts-publisher"
+    assert reads == [first, "counts-publisher"]
+    assert [(g, m["read"]) for g, m in sent] == [(tuple(groups), 1), (tuple(groups), 2)]
+
+
+def _read_together(monkeypatch, read_many, sessions: list[int], *, sends: int) -> list:
+    """Changes of `sessions` made while the publisher's thread is busy reading session
+    0, so they fall due together; what was sent (session 0's push too), once `sends`
+    pushes went out and nothing more came."""
+    sent = _fake_send(monkeypatch)
+
+    @broadcast.reads_many(read_many)
+    def read_one(*, session_id):
+        raise AssertionError("read one at a time")
+
+    started, release = threading.Event(), threading.Event()
+
+    def read_first():
+        started.set()
+        release.wait(5)
+        return {"session": 0}
+
+    publisher = broadcast.CountsPublisher(interval=0.05)
+    try:
+        publisher.changed(session_id=0, groups=["g0"], read=read_first)
+        assert started.wait(5)
+        for session_id in sessions:
+            publisher.changed(
+                session_id=session_id,
+                groups=[f"g{session_id}"],
+                read=functools.partial(read_one, session_id=session_id),
+            )
+        release.set()
+        _wait_for(lambda: len(sent) == sends)
+        time.sleep(0.1)  # nothing more comes
+    finally:
+        publisher.close()
+    return sent
+
+
+def test_sessions_due_together_are_read_in_one_call(monkeypatch):
+    calls = []
+
+    def read_many(readings):
+        calls.append([r["session_id"] for r in readings])
+        return [{"session": r["session_id"]} for r in readings]
+
+    sent = _read_together(monkeypatch, read_many, [2, 3, 4], sends=4)
+    assert calls == [[2, 3, 4]]
+    assert sorted((g, m["session"]) for g, m in sent) == [
+        (("g0",), 0),
+        (("g2",), 2),
+        (("g3",), 3),
+        (("g4",), 4),
+    ]
+
+
+def test_a_reading_that_fails_for_one_session_does_not_stop_the_others(monkeypatch):
+    def read_many(readings):
+        return [
+            ValueError("gone") if r["session_id"] == 2 else {"session": r["session_id"]}
+            for r in readings
+        ]
+
+    sent = _read_together(monkeypatch, read_many, [1, 2, 3], sends=3)
+    assert sorted(m["session"] for _g, m in sent) == [0, 1, 3]
+
+
+def test_the_batched_readers_read_what_one_at_a_time_would(
+    transactional_db, course, students, lecturer
+):
+    from attendance.roster import roster_event, roster_events
+    from attendance.sessions import start_session
+    from attendance.tests.builders import join
+
+    session, _ = start_session(course=course, by=lecturer)
+    join(session, students[0], session.started_at)
+    one = presence.counts_event(session_id=session.pk, course_id=course.pk)
+    [many] = presence.counts_events([{"session_id": session.pk, "course_id": course.pk}])
+    assert many["version"] > one["version"]
+    assert {**many, "version": 0} == {**one, "version": 0}
+    assert one["checked_in"] == 1 and one["enrolled"] == len(students)
+
+    roster = roster_event(session_id=session.pk)
+    [again, missing] = roster_events([{"session_id": session.pk}, {"session_id": 10**9}])
+    assert {**again, "version": 0} == {**roster, "version": 0}
+    assert isinstance(missing, type(session).DoesNotExist)
 
 
 @pytest.mark.django_db(transaction=True)
