@@ -18,6 +18,7 @@ group is tried on its own, so one failure does not skip the other groups.
 """
 
 import asyncio
+import atexit
 import functools
 import logging
 import threading
@@ -296,6 +297,7 @@ class CountsPublisher:
         self._ended: set[int] = set()
         self._worker: threading.Thread | None = None
         self._generation = 0  # a worker of an older generation stops (close)
+        self._busy = False  # the worker is reading or sending a batch
 
     def changed(self, *, session_id: int, groups: list[str], read: CountsReader) -> None:
         with self._cond:
@@ -318,6 +320,18 @@ class CountsPublisher:
             self._last_sent.pop(session_id, None)
             self._since.pop(session_id, None)
             self._due.pop(session_id, None)
+
+    def flush(self, timeout: float = SEND_TIMEOUT) -> bool:
+        """Wait until nothing is waiting or being sent (a command about to exit); False
+        if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._due or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
 
     def close(self) -> None:
         """Drop every waiting send and wait for one in flight (tests, shutdown)."""
@@ -347,6 +361,9 @@ class CountsPublisher:
                 logger.exception("Could not send %d count readings", len(batch))
             finally:
                 connections.close_all()  # this thread's own connection, back to the pool
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
     def _next_batch(
         self, generation: int
@@ -362,6 +379,7 @@ class CountsPublisher:
                         _at, groups, read = self._due.pop(session_id)
                         self._last_sent[session_id] = self.clock()
                         batch.append((session_id, groups, read, self._since.pop(session_id, None)))
+                    self._busy = True
                     return batch
                 soonest = min((at for at, _g, _r in self._due.values()), default=None)
                 self._cond.wait(None if soonest is None else soonest - now)
@@ -460,6 +478,15 @@ def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) ->
 # Name lists are coalesced the same way, less often: they are longer and change
 # only when a student first checks in.
 roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND, timed=False)
+
+
+@atexit.register
+def _flush_publishers() -> None:
+    """A process that exits (a one-shot cleanup_sessions, say) first sends the counts and
+    name lists it changed: the publishers' threads would die with it."""
+    for publisher in (counts_publisher, roster_publisher):
+        if not publisher.flush():
+            logger.warning("Exited before every count push was sent")
 
 
 def publish_roster(*, session_id: int, groups: list[str], read: CountsReader) -> None:

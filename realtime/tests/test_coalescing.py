@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import os
 import threading
 import time
 
@@ -273,3 +274,61 @@ async def test_a_burst_of_joins_ends_on_the_exact_count(
     }
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
+
+
+def test_flush_waits_for_the_trailing_send(monkeypatch):
+    sent = _fake_send(monkeypatch)
+    publisher = broadcast.CountsPublisher(interval=0.2)
+    try:
+        publisher.changed(session_id=5, groups=["g"], read=lambda: {"read": 1})
+        _wait_for(lambda: len(sent) == 1)
+        publisher.changed(session_id=5, groups=["g"], read=lambda: {"read": 2})
+        assert publisher.flush(timeout=5)
+        assert [m["read"] for _g, m in sent] == [1, 2]  # the trailing one too, 0.2 s on
+    finally:
+        publisher.close()
+
+
+def test_flush_gives_up_after_its_timeout(monkeypatch):
+    _fake_send(monkeypatch)
+    release = threading.Event()
+    publisher = broadcast.CountsPublisher()
+    try:
+        publisher.changed(session_id=5, groups=["g"], read=lambda: release.wait(5) and {})
+        assert not publisher.flush(timeout=0.1)
+    finally:
+        release.set()
+        publisher.close()
+
+
+def test_a_process_that_exits_sends_its_count_changes_first(tmp_path):
+    """A one-shot command's changes are not lost with the publishers' thread."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "sent.txt"
+    script = f"""
+import time, django
+django.setup()
+from realtime import broadcast
+broadcast._reads_where_written = lambda: False
+def send(groups, message, **_callbacks):
+    with open({str(out)!r}, "a") as f:
+        f.write(message["at"] + "\\n")
+broadcast._send_now = send
+def read():
+    time.sleep(0.3)  # still reading when the main thread is done
+    return {{"at": "sent"}}
+broadcast.counts_publisher.changed(session_id=1, groups=["g"], read=read)
+"""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        check=True,
+        timeout=60,
+    )
+    assert out.read_text() == "sent\n"
