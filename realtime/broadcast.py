@@ -18,7 +18,6 @@ group is tried on its own, so one failure does not skip the other groups.
 """
 
 import asyncio
-import atexit
 import functools
 import logging
 import threading
@@ -480,13 +479,12 @@ def publish_counts(*, session_id: int, groups: list[str], read: CountsReader) ->
 roster_publisher = CountsPublisher(interval=1 / ROSTERS_PER_SECOND, timed=False)
 
 
-@atexit.register
-def _flush_publishers() -> None:
-    """A process that exits (a one-shot cleanup_sessions, say) first sends the counts and
-    name lists it changed: the publishers' threads would die with it."""
+def flush_publishers(timeout: float = SEND_TIMEOUT) -> None:
+    """Send the counts and name lists still waiting: a one-shot command (cleanup_sessions)
+    calls this before it returns, since the publishers' threads die with the process."""
     for publisher in (counts_publisher, roster_publisher):
-        if not publisher.flush():
-            logger.warning("Exited before every count push was sent")
+        if not publisher.flush(timeout):
+            logger.warning("Count pushes still waiting after %.0f s", timeout)
 
 
 def publish_roster(*, session_id: int, groups: list[str], read: CountsReader) -> None:

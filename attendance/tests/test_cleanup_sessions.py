@@ -220,3 +220,25 @@ def test_the_loop_rotates_join_codes_between_sweeps(migrated_sqlite, tmp_path):
     assert len(codes) == 3, codes
     assert proc.returncode == 0
     assert "Traceback" not in output and "rotation failed" not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_the_counts_it_changed_before_it_returns(monkeypatch, fresh_session, students):
+    """A device gone silent changes a running session's counts; the command's process
+    would take the waiting push with it, so the command sends it before it returns."""
+    from attendance import presence
+    from realtime import broadcast
+
+    join(fresh_session, students[0], timezone.now() - timedelta(minutes=5))  # silent
+    sent = []
+    monkeypatch.setattr(broadcast, "_send_now", lambda groups, message, **kw: sent.append(message))
+    # Read by the publisher's thread (as on PostgreSQL), and slowly.
+    monkeypatch.setattr(broadcast, "_reads_where_written", lambda: False)
+
+    def slow_counts(readings):
+        time.sleep(0.3)
+        return [{"type": "session.counts", "session": r["session_id"]} for r in readings]
+
+    monkeypatch.setattr(presence.counts_event, "many", slow_counts)
+    run()
+    assert [m["session"] for m in sent if m["type"] == "session.counts"] == [fresh_session.pk]

@@ -2,7 +2,6 @@
 
 import asyncio
 import functools
-import os
 import threading
 import time
 
@@ -299,36 +298,3 @@ def test_flush_gives_up_after_its_timeout(monkeypatch):
     finally:
         release.set()
         publisher.close()
-
-
-def test_a_process_that_exits_sends_its_count_changes_first(tmp_path):
-    """A one-shot command's changes are not lost with the publishers' thread."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    out = tmp_path / "sent.txt"
-    script = f"""
-import time, django
-django.setup()
-from realtime import broadcast
-broadcast._reads_where_written = lambda: False
-def send(groups, message, **_callbacks):
-    with open({str(out)!r}, "a") as f:
-        f.write(message["at"] + "\\n")
-broadcast._send_now = send
-def read():
-    time.sleep(0.3)  # still reading when the main thread is done
-    return {{"at": "sent"}}
-broadcast.counts_publisher.changed(session_id=1, groups=["g"], read=read)
-"""
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=root,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        check=True,
-        timeout=60,
-    )
-    assert out.read_text() == "sent\n"

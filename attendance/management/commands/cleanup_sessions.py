@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
 from attendance.sweeper import rotate_codes_until, sweep_once
+from realtime import broadcast
 
 
 def hours_argument(raw: str) -> int:
@@ -141,17 +142,22 @@ class Command(BaseCommand):
                 self.serve_metrics(host=options["metrics_host"], port=options["metrics_port"])
             self.run_loop(hours=hours, interval=interval or settings.ATTENDANCE_SWEEP_SECONDS or 60)
             return
-        if now is not None:
-            self.report_sweep(sweep_once(hours=hours, now=now), now=now)
-            return
-        now = timezone.now()
-        if force:
-            result = end_all_active_sessions(now=now, dry_run=dry_run)
-            what = "active sessions"
-        else:
-            result = cleanup_expired_sessions(hours=hours, now=now, dry_run=dry_run)
-            what = f"sessions older than {hours} h"
-        self.report(result, what=what, now=now)
+        try:
+            if now is not None:
+                self.report_sweep(sweep_once(hours=hours, now=now), now=now)
+                return
+            now = timezone.now()
+            if force:
+                result = end_all_active_sessions(now=now, dry_run=dry_run)
+                what = "active sessions"
+            else:
+                result = cleanup_expired_sessions(hours=hours, now=now, dry_run=dry_run)
+                what = f"sessions older than {hours} h"
+            self.report(result, what=what, now=now)
+        finally:
+            # Lecturers' screens hear what this run changed (devices gone silent)
+            # before the process, and the publishers' threads with it, are gone.
+            broadcast.flush_publishers()
 
     # --- one run --------------------------------------------------------------------
 
