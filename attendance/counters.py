@@ -51,6 +51,19 @@ def try_count_up(key: str, *, timeout: int) -> int | None:
         return None
 
 
+def try_count_up_many(keys: list[str], *, timeout: int) -> list[int | None]:
+    """try_count_up for each key: in one round trip with the shared Redis cache
+    (config/redis_cache.py), else one by one; all None if the cache cannot be reached."""
+    many = getattr(cache, "count_up_many", None)
+    if many is None:
+        return [try_count_up(key, timeout=timeout) for key in keys]
+    try:
+        return many(keys, timeout=timeout)
+    except CACHE_DOWN as exc:
+        logger.warning("Cache unreachable, %d counters not counted: %r", len(keys), exc)
+        return [None] * len(keys)
+
+
 def read_counts(keys: list[str]) -> dict[str, int]:
     """Several counters in one round trip; those not open (or all, without the cache) are 0."""
     try:

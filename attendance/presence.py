@@ -19,7 +19,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from attendance import codes, roster
-from attendance.counters import read_count, read_counts, try_count_up
+from attendance.counters import read_count, read_counts, try_count_up, try_count_up_many
 from attendance.models import (
     AttendanceRecord,
     ConnectedDevice,
@@ -101,9 +101,9 @@ def counts_events(readings: list[dict]) -> list[dict]:
     # from a read that saw every earlier commit; a subscriber fed by several
     # processes keeps the newest. Without the cache (Redis restarting) a
     # reading goes out unversioned, and subscribers take it as it comes.
-    versions = [
-        try_count_up(f"counts-version:{int(r['session_id'])}", timeout=86400) for r in readings
-    ]
+    versions = try_count_up_many(
+        [f"counts-version:{int(r['session_id'])}" for r in readings], timeout=86400
+    )
     counts = session_counts(
         [NetworkSession(pk=r["session_id"], course_id=r["course_id"]) for r in readings]
     )

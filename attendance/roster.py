@@ -10,7 +10,7 @@ second per process, read from the database when it is sent.
 
 import functools
 
-from attendance.counters import try_count_up
+from attendance.counters import try_count_up_many
 from attendance.models import NetworkSession
 from attendance.selectors import session_rosters
 from realtime import broadcast
@@ -22,7 +22,7 @@ def roster_events(readings: list[dict]) -> list[dict | NetworkSession.DoesNotExi
     # Taken before reading, as for the counts: a later version saw every earlier commit.
     # Without the cache (Redis restarting) a list goes out unversioned.
     ids = [int(r["session_id"]) for r in readings]
-    versions = [try_count_up(f"roster-version:{pk}", timeout=86400) for pk in ids]
+    versions = try_count_up_many([f"roster-version:{pk}" for pk in ids], timeout=86400)
     sessions = NetworkSession.objects.select_related("course").in_bulk(ids)
     rosters = session_rosters(list(sessions.values()))
     return [

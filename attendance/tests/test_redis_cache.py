@@ -100,3 +100,38 @@ def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_pat
 
         twenty_page_views()  # the server's first requests open its pool
         assert _connections_opened(own_redis, twenty_page_views) <= 1
+
+
+@pytest.mark.redis
+def test_many_counters_count_up_together_as_one_by_one_would(settings, own_redis):
+    import redis
+
+    from attendance.counters import try_count_up_many
+
+    _redis_cache(settings, own_redis)
+    old, new = f"old-{uuid.uuid4().hex}", f"new-{uuid.uuid4().hex}"
+    assert count_up(old, timeout=60) == 1
+    assert try_count_up_many([old, new], timeout=30) == [2, 1]
+    assert try_count_up_many([new], timeout=30) == [2]
+    assert (read_count(old), read_count(new)) == (2, 2)
+    # A new counter lives `timeout` seconds, from its first count.
+    admin = redis.Redis.from_url(own_redis)
+    assert 0 < admin.ttl(caches["default"].make_and_validate_key(new)) <= 30
+
+
+@pytest.mark.redis
+def test_many_counters_without_redis_are_not_counted(settings, tmp_path):
+    from attendance.counters import try_count_up_many
+    from realtime.tests.faults import PrivateRedis
+
+    stopped = PrivateRedis(tmp_path / "stopped")  # never started: nothing listens there
+    _redis_cache(settings, stopped.url)
+    assert try_count_up_many(["a", "b"], timeout=30) == [None, None]
+
+
+def test_many_counters_in_another_cache_count_one_by_one(settings):
+    from attendance.counters import try_count_up_many
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    key = f"local-{uuid.uuid4().hex}"
+    assert try_count_up_many([key, key], timeout=30) == [1, 2]
