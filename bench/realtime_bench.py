@@ -314,14 +314,7 @@ def connected_rows_of(sessions) -> dict[int, int]:
 
 
 def connected_rows(session) -> int:
-    from django.db import connection
-
-    from attendance.models import ConnectedDevice
-
-    try:
-        return ConnectedDevice.objects.filter(session=session, is_connected=True).count()
-    finally:
-        connection.close()  # it ran on a worker thread
+    return connected_rows_of([session])[session.pk]
 
 
 def rows_updated() -> dict[str, int]:
@@ -351,7 +344,6 @@ class Lecturer:
 
     def __init__(self, url: str, token: str, session_id: int):
         self.url, self.token, self.session_id = url, token, session_id
-        self.counts: list[tuple[float, int]] = []
         # Every session's counts as they arrived (the classes case watches many).
         self.seen: dict[int, list[tuple[float, int]]] = {}
         self.changed = asyncio.Event()
@@ -377,19 +369,19 @@ class Lecturer:
             now = time.perf_counter()
             event = json.loads(raw)
             if event.get("type") == "session.counts":
-                self.seen.setdefault(event["session"], []).append((now, int(event["checked_in"])))
-                self.changed.set()
-            if event.get("type") == "session.counts" and event.get("session") == self.session_id:
-                self.counts.append((now, int(event["checked_in"])))
-                self.changed.set()
+                entries = [event]
             elif event.get("type") == "snapshot":
-                for entry in event["sessions"]:
-                    self.seen.setdefault(entry["session"], []).append(
-                        (now, int(entry["checked_in"]))
-                    )
-                    if entry["session"] == self.session_id:
-                        self.counts.append((now, int(entry["checked_in"])))
-                        self.changed.set()
+                entries = event["sessions"]
+            else:
+                continue
+            for entry in entries:
+                self.seen.setdefault(entry["session"], []).append((now, int(entry["checked_in"])))
+            self.changed.set()
+
+    @property
+    def counts(self) -> list[tuple[float, int]]:
+        """The watched session's counts as they arrived: (time, checked in)."""
+        return self.seen.get(self.session_id, [])
 
     async def wait_for_count(self, count: int, timeout: float) -> float | None:
         """When a push first showed `count` checked in, or None after `timeout`."""
@@ -469,6 +461,16 @@ async def join_all(clients, code: str, timeout: float) -> list[tuple[float, floa
     if bad:
         raise SystemExit(f"{len(bad)} of {len(joins)} joins refused, e.g. {bad[0]}")
     return joins
+
+
+def answers(joins: list[tuple[float, float, dict]]) -> dict:
+    """How many joins were answered `joined`, and the replies' p50 and p99 in ms."""
+    replies = [done - sent for sent, done, _r in joins]
+    return {
+        "answered": sum(1 for _s, _d, r in joins if r.get("type") == "joined"),
+        "reply_p50_ms": percentile(replies, 50) * 1000,
+        "reply_p99_ms": percentile(replies, 99) * 1000,
+    }
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -636,7 +638,6 @@ async def case_idle_and_latency(args, a_url, b_url, token, devices, session, pid
             pushed_at = [at for at, n in lecturer.counts if n > base and at <= final]
             span = pushed_at[-1] - pushed_at[0] if len(pushed_at) > 1 else 0.0
             gaps = [b - a for a, b in itertools.pairwise(pushed_at)]
-            replies = [done - sent for sent, done, _r in joins]
             # How much of the phase A's event loop was ready to run but had no CPU:
             # the machine's share of the latency, not the server's.
             starved = (run_delay(pid_a) - waited_before) / (time.monotonic() - phase_started)
@@ -651,8 +652,7 @@ async def case_idle_and_latency(args, a_url, b_url, token, devices, session, pid
             "window_s": window,
             "writes": writes,
             "idle_load": idle_load,
-            "reply_p50_ms": percentile(replies, 50) * 1000,
-            "reply_p99_ms": percentile(replies, 99) * 1000,
+            **answers(joins),
             "p50_ms": percentile(updates, 50) * 1000,
             "p99_ms": percentile(updates, 99) * 1000,
             "wait_p50_ms": percentile(waits, 50) * 1000,
@@ -685,19 +685,16 @@ async def case_burst(args, a_device, b_device, b_events, token, devices, session
                 asyncio.gather(*(join(c, session.join_code, args.timeout) for c in clients)),
                 args.timeout,
             )
-            answered = sum(1 for _s, _d, r in joins if r.get("type") == "joined")
             final = await lecturer.wait_for_count(len(clients), args.timeout)
             await asyncio.sleep(1.5)  # later pushes would show an overcount
             last = lecturer.counts[-1][1] if lecturer.counts else 0
             rows = await asyncio.to_thread(connected_rows, session)
             return {
                 "devices": len(clients),
-                "answered": answered,
+                **answers(joins),
                 "counted_s": (final - start) if final else None,
                 "final_count": last,
                 "rows": rows,
-                "reply_p50_ms": percentile([d - s for s, d, _r in joins], 50) * 1000,
-                "reply_p99_ms": percentile([d - s for s, d, _r in joins], 99) * 1000,
                 "pushes": len(lecturer.counts),
                 "load": started_load,
             }
@@ -727,22 +724,18 @@ async def case_classes(args, a_device, b_device, b_events, token, classes) -> di
                 ),
                 args.timeout,
             )
-            answered = sum(1 for _s, _d, r in joins if r.get("type") == "joined")
             final = await lecturer.wait_for_all(sizes, args.timeout)
             await asyncio.sleep(1.5)  # later pushes would show an overcount
             shown = {pk: lecturer.seen[pk][-1][1] if pk in lecturer.seen else 0 for pk in sizes}
             rows = await asyncio.to_thread(
                 connected_rows_of, [session for session, _group in classes]
             )
-            replies = [d - s for s, d, _r in joins]
             return {
                 "devices": len(clients),
-                "answered": answered,
+                **answers(joins),
                 "counted_s": (final - start) if final else None,
                 "exact": shown == sizes and rows == sizes,
                 "replied_s": max(d for _s, d, _r in joins) - start,
-                "reply_p50_ms": percentile(replies, 50) * 1000,
-                "reply_p99_ms": percentile(replies, 99) * 1000,
                 "load": started_load,
             }
     finally:
