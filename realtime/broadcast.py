@@ -308,9 +308,8 @@ class CountsPublisher:
                 self._due[session_id] = (time.monotonic() + max(wait, 0.0), groups, read)
                 self._wake()
                 return
-            self._last_sent[session_id] = self.clock()
-            since = self._since.pop(session_id, None)
-        self._send_batch([(session_id, groups, read, since)])
+            batch = [self._taken(session_id, groups, read)]
+        self._send_batch(batch)
 
     def forget(self, session_id: int) -> None:
         """The session ended: a count still waiting would only arrive after session.ended."""
@@ -373,16 +372,19 @@ class CountsPublisher:
                 now = time.monotonic()
                 ready = [s for s, (at, _g, _r) in self._due.items() if at <= now]
                 if ready:
-                    batch = []
-                    for session_id in ready:
-                        _at, groups, read = self._due.pop(session_id)
-                        self._last_sent[session_id] = self.clock()
-                        batch.append((session_id, groups, read, self._since.pop(session_id, None)))
+                    batch = [self._taken(s, *self._due.pop(s)[1:]) for s in ready]
                     self._busy = True
                     return batch
                 soonest = min((at for at, _g, _r in self._due.values()), default=None)
                 self._cond.wait(None if soonest is None else soonest - now)
             return None
+
+    def _taken(
+        self, session_id: int, groups: list[str], read: CountsReader
+    ) -> tuple[int, list[str], CountsReader, float | None]:
+        """Under the lock: the session's send starts now; what it needs to run."""
+        self._last_sent[session_id] = self.clock()
+        return session_id, groups, read, self._since.pop(session_id, None)
 
     def _send_batch(self, batch: list[tuple[int, list[str], CountsReader, float | None]]) -> None:
         events = _read_all([(session_id, read) for session_id, _g, read, _s in batch])
