@@ -1,0 +1,175 @@
+"""realtime/daphne.py's small-frame reads and writes against autobahn's own.
+
+Each case feeds the same bytes to two autobahn server protocols after a real
+opening handshake, one with the patched dataReceived/sendMessage and one
+without, and requires the same messages delivered and the same bytes written
+back (pongs to pings, close frames for protocol errors).
+"""
+
+import base64
+import os
+
+import pytest
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from twisted.internet.testing import StringTransport
+
+from realtime import daphne as patches
+
+
+class Transport(StringTransport):
+    """Twisted's TCP transport lets autobahn unregister a producer it never registered."""
+
+    def unregisterProducer(self):
+        self.producer = None
+
+
+class Recording(WebSocketServerProtocol):
+    def onConnect(self, request):
+        self.messages = []
+
+    def onMessage(self, payload, isBinary):
+        self.messages.append((payload, isBinary))
+
+
+class Patched(Recording):
+    dataReceived = patches.read_small_frames(Recording.dataReceived)
+    sendMessage = patches.send_small_frames(Recording.sendMessage)
+
+
+def opened(kind, **options):
+    factory = WebSocketServerFactory("ws://localhost:8000")
+    factory.setProtocolOptions(**options)
+    factory.protocol = kind
+    protocol = factory.buildProtocol(None)
+    transport = Transport()
+    protocol.makeConnection(transport)
+    key = base64.b64encode(os.urandom(16)).decode()
+    protocol.dataReceived(
+        (
+            "GET / HTTP/1.1\r\nHost: localhost:8000\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert protocol.state == protocol.STATE_OPEN
+    transport.clear()
+    return protocol, transport
+
+
+def frame(payload: bytes, opcode=0x1, fin=True, masked=True, mask=b"\x1f\x8b\x03\xa7") -> bytes:
+    n = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    flag = 0x80 if masked else 0
+    if n < 126:
+        header = bytes((first, flag | n))
+    elif n < 65536:
+        header = bytes((first, flag | 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((first, flag | 127)) + n.to_bytes(8, "big")
+    if not masked:
+        return header + payload
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+HEARTBEAT = b'{"type":"ping"}'
+
+READS = {
+    "a heartbeat": [frame(HEARTBEAT)],
+    "an empty text frame": [frame(b"")],
+    "125 bytes": [frame(b"x" * 125)],
+    "126 bytes (a longer header)": [frame(b"y" * 126)],
+    "unicode": [frame('{"name":"Zoë Ōkubo 📱"}'.encode())],
+    "a zero mask": [frame(HEARTBEAT, mask=b"\0\0\0\0")],
+    "invalid UTF-8": [frame(b'{"type":"\xff"}')],
+    "a binary frame": [frame(b"\x00\x01\x02", opcode=0x2)],
+    "an unmasked frame": [frame(HEARTBEAT, masked=False)],
+    "two frames in one read": [frame(HEARTBEAT) + frame(b'{"type":"leave"}')],
+    "a frame split over two reads": [frame(HEARTBEAT)[:5], frame(HEARTBEAT)[5:]],
+    "a frame that ends a buffered half": [frame(HEARTBEAT)[:3], frame(HEARTBEAT)[3:]],
+    "a fragmented message": [frame(b'{"type":', fin=False), frame(b'"ping"}', opcode=0x0)],
+    "a heartbeat inside a fragmented message": [frame(b"{", fin=False), frame(HEARTBEAT)],
+    "a ping control frame": [frame(b"are you there", opcode=0x9)],
+    "a close frame, then a heartbeat": [frame(b"\x03\xe8", opcode=0x8), frame(HEARTBEAT)],
+    "reserved bits set": [bytes((0xC1,)) + frame(HEARTBEAT)[1:]],
+}
+
+
+@pytest.mark.parametrize("reads", READS.values(), ids=READS.keys())
+def test_reads_deliver_and_answer_what_autobahn_does(reads):
+    results = []
+    for kind in (Recording, Patched):
+        protocol, transport = opened(kind)
+        for data in reads:
+            protocol.dataReceived(data)
+        results.append((protocol.messages, transport.value(), protocol.state))
+    assert results[1] == results[0]
+
+
+def test_a_heartbeat_is_delivered_once_and_unmasked():
+    protocol, _ = opened(Patched)
+
+    protocol.dataReceived(frame(HEARTBEAT))
+    protocol.dataReceived(frame('{"é":1}'.encode()))
+
+    assert protocol.messages == [(HEARTBEAT, False), ('{"é":1}'.encode(), False)]
+
+
+def test_invalid_utf8_fails_the_connection_as_autobahn_does():
+    protocol, transport = opened(Patched)
+
+    protocol.dataReceived(frame(b'{"type":"\xff"}'))
+
+    assert protocol.messages == []
+    assert protocol.state == protocol.STATE_CLOSED
+    assert transport.disconnecting  # autobahn drops a client that sends invalid text
+
+
+SENDS = {
+    "a pong": (b'{"type":"pong"}', False),
+    "empty": (b"", False),
+    "125 bytes": (b"a" * 125, False),
+    "126 bytes": (b"b" * 126, False),
+    "65535 bytes": (b"c" * 65535, False),
+    "65536 bytes": (b"d" * 65536, False),
+    "binary": (b"\x00\xff", True),
+}
+
+
+@pytest.mark.parametrize(("payload", "binary"), SENDS.values(), ids=SENDS.keys())
+def test_sends_write_what_autobahn_writes(payload, binary):
+    written = []
+    for kind in (Recording, Patched):
+        protocol, transport = opened(kind)
+        protocol.sendMessage(payload, binary)
+        written.append(transport.value())
+    assert written[1] == written[0]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"autoFragmentSize": 10}, {"maxMessagePayloadSize": 8}],
+    ids=["auto-fragmenting", "over the payload limit"],
+)
+def test_sends_under_other_options_are_autobahns(options):
+    from autobahn.exception import PayloadExceededError
+
+    outcomes = []
+    for kind in (Recording, Patched):
+        protocol, transport = opened(kind, **options)
+        try:
+            protocol.sendMessage(b'{"type":"pong","padding":1}')
+        except PayloadExceededError as exc:
+            outcomes.append(type(exc))
+        else:
+            outcomes.append(transport.value())
+    assert outcomes[1] == outcomes[0]
+
+
+def test_a_send_on_a_closing_socket_is_refused_as_autobahn_refuses_it():
+    from autobahn.exception import Disconnected
+
+    protocol, _ = opened(Patched)
+    protocol.sendClose(1000)
+
+    with pytest.raises(Disconnected):
+        protocol.sendMessage(b'{"type":"pong"}')
