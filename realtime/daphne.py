@@ -372,28 +372,35 @@ def _timeout_checker(self, protocol, details) -> None:
     --ping-interval (20 s); a device that heartbeats every 20 s got one about
     every other interval, and its pong, for nothing. Here only a socket silent
     for KEEPALIVE_AFTER_SILENCE (and at least --ping-interval) is pinged: the
-    lecturer's page, which sends nothing, or a device that went quiet.
+    lecturer's page, which sends nothing, or a device that went quiet. With
+    10,000 sockets this runs 1,000 times a second: one clock read, no imports.
     """
-    from daphne.ws_protocol import WebSocketProtocol
-
-    if not isinstance(protocol, WebSocketProtocol):
+    if not isinstance(protocol, _websocket_protocol):
         protocol.check_timeouts()  # HTTP requests: daphne's own
         return
+    now = time.time()
     timeout = self.websocket_timeout
-    if timeout >= 0 and protocol.duration() > timeout:
+    if timeout >= 0 and now - protocol.socket_opened > timeout:
         protocol.serverClose()
     if protocol.state == protocol.STATE_CONNECTING:
-        if protocol.duration() > self.websocket_connect_timeout:
+        if now - protocol.socket_opened > self.websocket_connect_timeout:
             protocol.serverReject()
     elif protocol.state == protocol.STATE_OPEN:
         silence = max(self.ping_interval, KEEPALIVE_AFTER_SILENCE)
-        if time.time() - protocol.last_ping > silence:
+        if now - protocol.last_ping > silence:
             protocol._sendAutoPing()
-            protocol.last_ping = time.time()
+            protocol.last_ping = now
+
+
+_websocket_protocol: type = type(None)  # daphne's WebSocketProtocol, once installed
 
 
 def _slower_bookkeeping() -> None:
+    global _websocket_protocol
     from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    _websocket_protocol = WebSocketProtocol
 
     if getattr(Server.application_checker, "rollcall_patched", False):
         return

@@ -281,3 +281,81 @@ def test_with_everything_frozen_new_objects_do_not_set_off_full_collections():
 
     assert default >= 1
     assert tuned == 0
+
+
+# --- timeouts and the keepalive ping -----------------------------------------------------
+
+
+@pytest.fixture
+def socket_class(monkeypatch):
+    from daphne.ws_protocol import WebSocketProtocol
+
+    monkeypatch.setattr(patches, "_websocket_protocol", WebSocketProtocol)
+
+    class Socket(WebSocketProtocol):
+        """A daphne socket as the timeout walk sees it, recording what is done to it."""
+
+        def __init__(self, state, opened_ago, silent_for):
+            now = time.time()
+            self.state = state
+            self.socket_opened = now - opened_ago
+            self.last_ping = now - silent_for
+            self.done = []
+
+        def _sendAutoPing(self):
+            self.done.append("ping")
+
+        def serverClose(self, code=None):
+            self.done.append("close")
+            self.state = self.STATE_CLOSING
+
+        def serverReject(self):
+            self.done.append("reject")
+
+    return Socket
+
+
+def timeouts(websocket_timeout=86400):
+    return types.SimpleNamespace(
+        websocket_timeout=websocket_timeout, websocket_connect_timeout=5, ping_interval=20
+    )
+
+
+@pytest.mark.parametrize(
+    ("silent_for", "pinged"),
+    [(5, False), (30, False), (patches.KEEPALIVE_AFTER_SILENCE + 1, True)],
+)
+def test_only_a_socket_silent_for_the_keepalive_period_is_pinged(socket_class, silent_for, pinged):
+    sock = socket_class(socket_class.STATE_OPEN, opened_ago=600, silent_for=silent_for)
+    patches._timeout_checker(timeouts(), sock, {})
+    assert sock.done == (["ping"] if pinged else [])
+    # The ping counts as traffic: the next walk leaves the socket alone.
+    patches._timeout_checker(timeouts(), sock, {})
+    assert sock.done == (["ping"] if pinged else [])
+
+
+def test_a_socket_past_the_websocket_timeout_is_closed_not_pinged(socket_class):
+    sock = socket_class(socket_class.STATE_OPEN, opened_ago=120, silent_for=100)
+    patches._timeout_checker(timeouts(websocket_timeout=60), sock, {})
+    assert sock.done == ["close"]
+
+
+@pytest.mark.parametrize(("opened_ago", "rejected"), [(2, False), (6, True)])
+def test_a_handshake_left_unfinished_past_the_connect_timeout_is_rejected(
+    socket_class, opened_ago, rejected
+):
+    sock = socket_class(socket_class.STATE_CONNECTING, opened_ago=opened_ago, silent_for=100)
+    patches._timeout_checker(timeouts(), sock, {})
+    assert sock.done == (["reject"] if rejected else [])
+
+
+def test_an_http_request_keeps_daphnes_own_timeouts(socket_class):
+    class Request:
+        checked = 0
+
+        def check_timeouts(self):
+            self.checked += 1
+
+    request = Request()
+    patches._timeout_checker(timeouts(), request, {})
+    assert request.checked == 1
