@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one per CPU, at most four; 0 runs in this process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install lint format migrate seed bench bench-import bench-timetable bench-pages bench-floor chromium debian-packages clean
+.PHONY: run test install lint format migrate seed bench bench-import bench-timetable bench-pages bench-floor bench-ping chromium debian-packages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench: install
 # What 10,000 sockets' heartbeats cost daphne, Channels and websockets without our code.
 bench-floor: install
 	$(PY) bench/stack_floor.py
+
+# What the device consumer's own code adds to a ping (one process, no sockets).
+bench-ping: install
+	$(PY) bench/ping_path.py
 
 # One sweeper tick in a school of 2,000 timetabled meetings (its own PostgreSQL database).
 bench-timetable: install
