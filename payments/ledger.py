@@ -22,18 +22,25 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Round
 from django.utils import timezone
 
 from attendance.models import Student
 from payments.balances import Drift, find_drift
-from payments.models import Balance, Charge, DueDateExtension, Payment, PaymentReversal, Term
+from payments.models import (
+    MAX_MONEY,
+    Balance,
+    Charge,
+    DueDateExtension,
+    Payment,
+    PaymentReversal,
+    Term,
+)
 
 CENT = Decimal("0.01")
-# Decimal(12, 2) in the database: ten digits before the point.
-MAX_AMOUNT = Decimal("9999999999.99")
+MAX_AMOUNT = MAX_MONEY
 
 
 class LedgerError(Exception):
@@ -117,12 +124,28 @@ def _post(
     # Rounded at every step: SQLite adds decimals as floats, and 0.01 + 2.00
     # - 2.00 - 0.01 must come back to exactly 0, not just under it (PostgreSQL's
     # numeric is exact already).
-    Balance.objects.filter(student_id=student_id, term_id=term.pk).update(
-        billed=Round(F("billed") + billed, 2),
-        adjustments=Round(F("adjustments") + adjustments, 2),
-        paid=Round(F("paid") + paid, 2),
-        charge_count=F("charge_count") + charges,
-    )
+    try:
+        Balance.objects.filter(student_id=student_id, term_id=term.pk).update(
+            billed=Round(F("billed") + billed, 2),
+            adjustments=Round(F("adjustments") + adjustments, 2),
+            paid=Round(F("paid") + paid, 2),
+            charge_count=F("charge_count") + charges,
+        )
+    except (DataError, IntegrityError) as exc:
+        if not _past_max_money(exc):
+            raise
+        # The entry's transaction is rolled back by this error leaving it.
+        raise LedgerError(
+            f"This would take the student's fees or payments for the term past {MAX_MONEY},"
+            " the most the ledger holds.",
+            code="invalid_amount",
+        ) from None
+
+
+def _past_max_money(exc: Exception) -> bool:
+    """PostgreSQL's numeric overflow, or the Balance constraint SQLite checks instead."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "22003" or "balance_sums_within_money" in str(exc)
 
 
 def bill_term(

@@ -12,6 +12,8 @@ instead of summing the entries. The entries stay the truth; `manage.py
 verify_ledger` recomputes every balance from them.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -21,6 +23,8 @@ from django.db.models.lookups import Exact, LessThan
 from attendance.models import Student
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# The most a money column holds: ten digits before the point.
+MAX_MONEY = Decimal("9999999999.99")
 
 
 class ImmutableEntryError(Exception):
@@ -289,6 +293,13 @@ class Balance(models.Model):
             models.CheckConstraint(
                 condition=Q(charge_count__gt=0) | Q(billed=0, adjustments=0),
                 name="balance_no_charges_no_sums",
+            ),
+            # PostgreSQL's numeric(12, 2) refuses a larger sum by itself; SQLite
+            # stores any number, which Django could then not read back.
+            models.CheckConstraint(
+                condition=Q(billed__lte=MAX_MONEY, paid__lte=MAX_MONEY)
+                & Q(adjustments__gte=-MAX_MONEY, adjustments__lte=MAX_MONEY),
+                name="balance_sums_within_money",
             ),
         ]
         indexes = [

@@ -112,3 +112,12 @@ def test_the_permission_matrix(client_for, body, actor, status):
     else:
         assert_error(response, status)
         assert not Payment.objects.exists()
+
+
+def test_a_payment_past_what_the_terms_total_can_hold_is_a_400(client_for, body):
+    client = client_for("office")
+    assert client.post(URL, {**body, "amount": "9999999999.99"}, format="json").status_code == 201
+    assert_error(
+        client.post(URL, {**body, "amount": "8098193109"}, format="json"), 400, "invalid_amount"
+    )
+    assert Payment.objects.count() == 1

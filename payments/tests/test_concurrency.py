@@ -120,3 +120,20 @@ def test_concurrent_billing_charges_each_student_once(setup_ledger):
     results = run_at_once(4, lambda i: ledger.bill_term(term=term))
     assert sorted(results) == [0, 0, 0, 1]
     assert term.charges.count() == 3
+
+
+def test_two_payments_racing_past_what_the_terms_total_holds_record_one(setup_ledger):
+    user, students, term = setup_ledger
+    half = (ledger.MAX_AMOUNT / 2 + 1).quantize(Decimal("0.01"))
+    results = run_at_once(
+        2,
+        lambda i: ledger.record_payment(
+            student=students[0], term=term, amount=half, method="card", by=user
+        ),
+    )
+    recorded = [r for r in results if isinstance(r, ledger.RecordResult)]
+    refused = [r for r in results if isinstance(r, ledger.LedgerError)]
+    assert (len(recorded), len(refused)) == (1, 1), results
+    assert refused[0].code == "invalid_amount"
+    assert fee_summary(student=students[0], term=term).paid == half
+    assert Payment.objects.count() == 1

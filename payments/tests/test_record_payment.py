@@ -85,3 +85,39 @@ def test_a_payment_in_the_future_is_refused(billed_term, student, pay):
     with pytest.raises(ledger.LedgerError):
         pay(student, billed_term, "10", received_at=timezone.now() + timedelta(days=1))
     assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_payment_past_what_the_terms_total_can_hold_is_refused_and_changes_nothing(
+    billed_term, student, pay
+):
+    # Each amount is allowed alone; their sum is more than a money column holds.
+    pay(student, billed_term, str(ledger.MAX_AMOUNT))
+    before = fee_summary(student=student, term=billed_term)
+
+    with pytest.raises(ledger.LedgerError) as refused:
+        pay(student, billed_term, "1.00")
+
+    assert refused.value.code == "invalid_amount"
+    assert str(ledger.MAX_AMOUNT) in refused.value.message
+    assert Payment.objects.count() == 1
+    assert fee_summary(student=student, term=billed_term) == before
+    # The ledger goes on: a void still posts.
+    ledger.void_payment(payment=Payment.objects.get(), reason="typed twice", by=None)
+    assert fee_summary(student=student, term=billed_term).paid == Decimal("0.00")
+
+
+@pytest.mark.django_db
+def test_an_adjustment_past_what_the_terms_total_can_hold_is_refused(billed_term, student):
+    from payments.models import Charge
+
+    ledger.add_adjustment(
+        student=student, term=billed_term, kind="extra", amount=ledger.MAX_AMOUNT, reason="a"
+    )
+    charges = Charge.objects.count()
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.add_adjustment(
+            student=student, term=billed_term, kind="extra", amount="5", reason="b"
+        )
+    assert refused.value.code == "invalid_amount"
+    assert Charge.objects.count() == charges
