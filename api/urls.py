@@ -32,6 +32,6 @@ urlpatterns = [
     path("timetable/next/", timetable.next_class, name="timetable-next"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
-    # Last: anything else under /api/ is a JSON 404.
-    re_path(r"^(?P<path>.*)$", fallback.not_found),
+    # Last: anything else under /api/ is a JSON 404 (newlines in the path too).
+    re_path(r"^(?P<path>[\s\S]*)$", fallback.not_found),
 ]

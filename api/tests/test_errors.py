@@ -8,7 +8,14 @@ from api.tests.conftest import assert_error
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/", "/api/nothing-here/", "/api/sessions/x/end/", "/api/sessions/refresh"]
+    "path",
+    [
+        "/api/",
+        "/api/nothing-here/",
+        "/api/sessions/x/end/",
+        "/api/sessions/refresh",
+        "/api/courses/a%0Ab/sessions/",  # a newline, which "." does not match
+    ],
 )
 def test_an_unknown_api_url_is_a_json_404(client_for, path):
     assert_error(client_for("staff").get(path), 404, "not_found")
