@@ -498,6 +498,8 @@ def read_small_frames(data_received):
             and not self.inside_message
             and self._perMessageCompress is None
             and not 0 < self.maxFramePayloadSize < n
+            and not self.logOctets
+            and not self.logFrames
         ):
             mask = int.from_bytes((data[2:6] * (n // 4 + 1))[:n], "big")
             payload = (int.from_bytes(data[6:], "big") ^ mask).to_bytes(n, "big")
@@ -506,7 +508,15 @@ def read_small_frames(data_received):
             except UnicodeDecodeError:
                 pass  # autobahn fails the connection with its own close code
             else:
-                self.trafficStats.incomingOctetsWireLevel += n + 6
+                # What autobahn's parser counts and does for a whole data frame.
+                stats = self.trafficStats
+                stats.incomingOctetsWireLevel += n + 6
+                stats.incomingOctetsWebSocketLevel += n
+                stats.incomingOctetsAppLevel += n
+                stats.incomingWebSocketFrames += 1
+                stats.incomingWebSocketMessages += 1
+                if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:
+                    self._cancelAutoPingTimeoutCall()  # any data frame answers a keepalive ping
                 self.onMessage(payload, False)
                 return
         data_received(self, data)
@@ -534,11 +544,18 @@ def send_small_frames(send_message):
             and self._perMessageCompress is None
             and not self.autoFragmentSize
             and not 0 < self.maxMessagePayloadSize < n
+            and not self.logOctets
+            and not self.logFrames
         ):
             opcode = 0x82 if isBinary else 0x81
             length = bytes((n,)) if n < 126 else b"\x7e" + n.to_bytes(2, "big")
             header = bytes((opcode,)) + length
-            self.trafficStats.outgoingWebSocketMessages += 1
+            stats = self.trafficStats
+            stats.outgoingOctetsWireLevel += len(header) + n
+            stats.outgoingOctetsWebSocketLevel += n
+            stats.outgoingOctetsAppLevel += n
+            stats.outgoingWebSocketFrames += 1
+            stats.outgoingWebSocketMessages += 1
             self.transport.write(header + payload)
             return
         send_message(self, payload, isBinary, fragmentSize, sync, doNotCompress)

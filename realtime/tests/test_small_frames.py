@@ -94,6 +94,10 @@ READS = {
 }
 
 
+def stats(protocol) -> dict:
+    return dict(vars(protocol.trafficStats))
+
+
 @pytest.mark.parametrize("reads", READS.values(), ids=READS.keys())
 def test_reads_deliver_and_answer_what_autobahn_does(reads):
     results = []
@@ -101,8 +105,36 @@ def test_reads_deliver_and_answer_what_autobahn_does(reads):
         protocol, transport = opened(kind)
         for data in reads:
             protocol.dataReceived(data)
-        results.append((protocol.messages, transport.value(), protocol.state))
+        results.append((protocol.messages, transport.value(), protocol.state, stats(protocol)))
     assert results[1] == results[0]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Autobahn's timers on a clock the test moves, not on a reactor."""
+    import txaio
+    from twisted.internet.task import Clock
+
+    clock = Clock()
+    monkeypatch.setattr(txaio.config, "loop", clock)
+    return clock
+
+
+@pytest.mark.parametrize("answer", [frame(HEARTBEAT), b""], ids=["a heartbeat", "nothing"])
+def test_a_heartbeat_after_a_keepalive_ping_keeps_the_socket_as_autobahn_does(clock, answer):
+    # A ping unanswered within autoPingTimeout closes the socket; any data frame
+    # counts as an answer (autobahn's autoPingRestartOnAnyTraffic).
+    outcomes = []
+    for kind in (Recording, Patched):
+        protocol, transport = opened(kind, autoPingTimeout=5)
+        protocol._sendAutoPing()
+        protocol.dataReceived(answer)
+        clock.advance(10)
+        outcomes.append((protocol.state, transport.disconnecting))
+    assert outcomes[1] == outcomes[0]
+    assert outcomes[0] == (
+        (Recording.STATE_OPEN, False) if answer else (Recording.STATE_CLOSED, True)
+    )
 
 
 def test_a_heartbeat_is_delivered_once_and_unmasked():
@@ -141,7 +173,7 @@ def test_sends_write_what_autobahn_writes(payload, binary):
     for kind in (Recording, Patched):
         protocol, transport = opened(kind)
         protocol.sendMessage(payload, binary)
-        written.append(transport.value())
+        written.append((transport.value(), stats(protocol)))
     assert written[1] == written[0]
 
 
