@@ -28,17 +28,24 @@ from timetable.forms import (
     first_error,
 )
 from timetable.models import Meeting, Occurrence
-from timetable.schedule import Status, local_date, week_start
+from timetable.schedule import FIRST_DAY, LAST_DAY, Status, local_date, week_start
 
 
 def _day(request: HttpRequest) -> date:
     """The ?week= day (any day of the week to show); today when absent or not a date."""
     raw = request.GET.get("week", "")
     try:
-        return date.fromisoformat(raw) if raw else local_date(timezone.now())
+        day = date.fromisoformat(raw) if raw else local_date(timezone.now())
     except ValueError:
         messages.error(request, f"{raw!r} is not a date such as 2026-03-02; showing this week.")
         return local_date(timezone.now())
+    if not FIRST_DAY <= day <= LAST_DAY:
+        messages.error(
+            request,
+            f"{raw} is outside {FIRST_DAY.year}-{LAST_DAY.year}; showing this week.",
+        )
+        return local_date(timezone.now())
+    return day
 
 
 def _managed_ids(request: HttpRequest, classes) -> set[int]:

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from api.serializers.courses import CourseSerializer
-from timetable.schedule import Status
+from timetable.schedule import FIRST_DAY, LAST_DAY, Status
 
 STATUSES = [
     (Status.UPCOMING, "Not opened yet."),
@@ -17,8 +17,19 @@ STATUSES = [
 
 class WeekQuerySerializer(serializers.Serializer):
     date = serializers.DateField(
-        required=False, help_text="Any day of the week wanted (YYYY-MM-DD); default today."
+        required=False,
+        help_text=(
+            f"Any day of the week wanted (YYYY-MM-DD, {FIRST_DAY.year} to {LAST_DAY.year});"
+            " default today."
+        ),
     )
+
+    def validate_date(self, value):
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise serializers.ValidationError(
+                f"Choose a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+            )
+        return value
 
 
 class ClassSerializer(serializers.Serializer):

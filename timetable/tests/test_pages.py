@@ -67,6 +67,17 @@ def test_a_bad_week_says_so_and_shows_this_week(lecturer_client, week):
     assert "Monday 2 Mar" in html
 
 
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_a_week_at_the_end_of_the_calendar_says_so_and_shows_this_week(
+    lecturer_client, week, course, far
+):
+    for url in (reverse("timetable:week"), reverse("timetable:course-week", args=[course.pk])):
+        response = lecturer_client.get(url, {"week": far})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert f"{far} is outside 1900-2999" in html and "Monday 2 Mar" in html
+
+
 def test_another_week_is_reached_by_its_links(lecturer_client, week):
     html = lecturer_client.get(reverse("timetable:week"), {"week": "2026-03-11"}).content.decode()
     assert "Monday 9 Mar" in html and 'href="?week=2026-03-02"' in html
