@@ -1,13 +1,18 @@
 """The timetable pages' forms: they parse input; meetings.py decides what is allowed."""
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from attendance.courses import MAX_LATE_AFTER_MINUTES
+from timetable.schedule import FIRST_DAY, LAST_DAY
+
+# A class's day: one the timetable can show (timetable/schedule.py).
+DAY_VALIDATORS = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 class CancelForm(forms.Form):
     meeting = forms.IntegerField(min_value=1)
-    date = forms.DateField()
+    date = forms.DateField(validators=DAY_VALIDATORS)
     reason = forms.CharField(max_length=200, required=False)
 
 
@@ -16,7 +21,9 @@ class RestoreForm(forms.Form):
 
 
 class ExtraClassForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_VALIDATORS
+    )
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     duration_minutes = forms.IntegerField(min_value=5, max_value=1440, initial=60)
     room = forms.CharField(max_length=50, required=False)

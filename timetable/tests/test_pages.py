@@ -184,6 +184,7 @@ def test_another_lecturers_class_cannot_be_cancelled(client, other_lecturer, wee
         ({"date": "2026-03-02"}, "Meeting: This field is required."),
         ({"date": "2026-03-03"}, "has no class then"),
         ({"date": "soon"}, "Date: Enter a valid date."),
+        ({"date": "9999-12-31"}, "Date: Ensure this value is less than or equal to 2999-12-31."),
     ],
 )
 def test_a_bad_cancel_says_why_and_changes_nothing(lecturer_client, week, data, message):
@@ -227,6 +228,10 @@ def test_a_lecturer_adds_an_extra_class(lecturer_client, course, week):
         ({"date": "2026-03-02", "start_time": "09:30"}, "overlaps MATH101 Monday 09:00"),
         ({"date": "2026-08-03", "start_time": "09:00"}, "No term includes"),
         ({"date": "2026-03-06", "start_time": "25:00"}, "Start time: Enter a valid time."),
+        (
+            {"date": "9999-12-31", "start_time": "23:00"},
+            "Date: Ensure this value is less than or equal to 2999-12-31.",
+        ),
     ],
 )
 def test_a_bad_extra_class_says_why_and_saves_nothing(lecturer_client, course, week, data, message):
