@@ -87,7 +87,8 @@ def test_force_with_dry_run_changes_nothing(old_session, fresh_session):
     [
         (["--loop", "--force"], "--loop cannot be combined"),
         (["--interval", "5"], "--interval only makes sense with --loop"),
-        (["--hours", "-1"], "hours must be 0 or more"),
+        (["--hours", "-1"], "hours must be from 0 to 878400"),
+        (["--hours", "99999999999"], "hours must be from 0 to 878400"),
         (["--hours", "abc"], "is not a whole number"),
         (["--loop", "--interval", "0"], "between 0 and 86400"),
     ],
@@ -98,7 +99,7 @@ def test_it_rejects_bad_arguments(args, message):
         run(*args)
 
 
-@pytest.mark.parametrize("hours", ["-1", "abc"])
+@pytest.mark.parametrize("hours", ["-1", "abc", "99999999999"])
 def test_a_bad_hours_value_exits_with_code_2_and_a_clear_message(hours):
     proc = subprocess.run(
         [sys.executable, "manage.py", "cleanup_sessions", "--hours", hours],

@@ -78,3 +78,18 @@ def test_a_bad_time_exits_with_code_2_and_a_one_line_message(value):
     assert proc.returncode == 2
     assert f"argument --now: {value!r} is not an ISO time such as 2026-03-02T09:00" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00", "9999-12-31T23:59"])
+def test_a_time_far_from_any_school_year_exits_with_code_2(value):
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "cleanup_sessions", "--now", value],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert f"argument --now: {value!r}: choose a time from the years 1900 to 2999" in proc.stderr
+    assert "Traceback" not in proc.stderr

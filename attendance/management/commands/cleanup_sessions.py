@@ -16,14 +16,18 @@ from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all
 from attendance.sweeper import rotate_codes_until, sweep_once
 from realtime import broadcast
 
+# A century: older than that is every session there is, and a larger number
+# would overflow the date arithmetic.
+MAX_HOURS = 100 * 366 * 24
+
 
 def hours_argument(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of hours") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{raw!r}: hours must be 0 or more")
+    if not 0 <= value <= MAX_HOURS:
+        raise argparse.ArgumentTypeError(f"{raw!r}: hours must be from 0 to {MAX_HOURS}")
     return value
 
 
@@ -61,6 +65,10 @@ def iso_time_argument(raw: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{raw!r} is not an ISO time such as 2026-03-02T09:00 or 2026-03-02T09:00+01:00"
         ) from None
+    # Far from today, the sweep's date arithmetic (weeks, time zones) leaves
+    # what Python's dates hold; the timetable pages show the same years.
+    if not 1900 <= moment.year <= 2999:
+        raise argparse.ArgumentTypeError(f"{raw!r}: choose a time from the years 1900 to 2999")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment
