@@ -23,8 +23,20 @@ def lockout_response(request: HttpRequest, credentials=None, *args, **kwargs) ->
     return response.render()
 
 
+# Django's usernames are at most 150 characters; axes keeps what it is given
+# in a column of 255, so a longer one made every failed sign-in with it a 500.
+USERNAME_MAX = 150
+
+
 def username_of(request: HttpRequest, credentials: dict | None) -> str | None:
-    """The username a sign-in named, from the form or the API's JSON body."""
+    """The username a sign-in named, from the form or the API's JSON body, as axes
+    may store and look it up (no longer than a username can be, no null characters)."""
     if credentials and credentials.get("username"):
-        return credentials["username"]
-    return request.POST.get("username") if request.method == "POST" else None
+        username = credentials["username"]
+    elif request.method == "POST":
+        username = request.POST.get("username")
+    else:
+        return None
+    if not isinstance(username, str):
+        return None
+    return username.replace("\x00", "")[:USERNAME_MAX]

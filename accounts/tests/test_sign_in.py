@@ -106,6 +106,15 @@ def test_five_failures_lock_the_username_whatever_the_address(client, lecturer):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_username_longer_than_any_fails_like_any_wrong_one_and_still_counts(client):
+    # Axes keeps a failed sign-in's username in 255 characters: a longer one was a 500.
+    long = "x" * 5000
+    for i in range(4):
+        assert _fail(client, long, f"10.5.5.{i}").status_code == 200
+    assert _fail(client, long, "10.5.5.9").status_code == 429
+    assert set(AccessAttempt.objects.values_list("username", flat=True)) == {"x" * 150}
+
+
 def test_five_failures_from_one_address_lock_that_address_for_every_username(
     client, lecturer, other_lecturer
 ):
