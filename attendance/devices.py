@@ -58,6 +58,18 @@ class DeviceRef:
         return cls(pk=device.pk, student_id=device.student_id, public_id=device.public_id)
 
 
+DEVICE_NAME_MAX = 100
+
+
+def device_name_problem(name: str) -> str | None:
+    """Why a device name (already stripped) cannot be kept, or None."""
+    if len(name) > DEVICE_NAME_MAX:
+        return f"Use a name of at most {DEVICE_NAME_MAX} characters."
+    if "\x00" in name:
+        return "A name cannot contain a null character."
+    return None
+
+
 class DeviceLimitReached(Exception):
     """The student already has the maximum number of active devices."""
 

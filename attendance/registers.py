@@ -23,6 +23,8 @@ def _checked(*, status: str, reason: str) -> str:
         raise InvalidMark("Give a reason for the change.")
     if len(reason) > 500:
         raise InvalidMark("Keep the reason under 500 characters.")
+    if "\x00" in reason:
+        raise InvalidMark("A reason cannot contain a null character.")
     return reason
 
 

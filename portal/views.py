@@ -16,13 +16,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from attendance.devices import DeviceNotActive, registered_response
+from attendance.devices import DeviceNotActive, device_name_problem, registered_response
 from attendance.models import Student
 from payments.permissions import FEES_OFFICE_GROUP
 from portal import devices, selectors
 
 SESSIONS_PER_PAGE = 25
-DEVICE_NAME_MAX = 100
 
 
 def _not_a_student(request: HttpRequest) -> HttpResponse:
@@ -109,10 +108,8 @@ def device_replace(request: HttpRequest, device_id: int) -> HttpResponse:
             403, "not_a_student", "Your account is not linked to an active student record."
         )
     name = request.POST.get("name", "").strip()
-    if len(name) > DEVICE_NAME_MAX:
-        return _json_error(
-            400, "invalid_name", f"Use a name of at most {DEVICE_NAME_MAX} characters."
-        )
+    if problem := device_name_problem(name):
+        return _json_error(400, "invalid_name", problem)
     try:
         device, token = devices.replace_my_device(
             student=student, old_device_id=device_id, name=name or "Phone", by=request.user

@@ -18,12 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from attendance.devices import (
     DEVICE_COOKIE,
     DeviceLimitReached,
+    device_name_problem,
     register_device,
     registered_response,
 )
 from attendance.models import Student
-
-DEVICE_NAME_MAX = 100
 
 
 def _student_for(request: HttpRequest) -> Student | None:
@@ -74,8 +73,8 @@ def device_register(request: HttpRequest) -> JsonResponse:
             "Your account is not linked to a student record. Ask the school office to link it.",
         )
     name = request.POST.get("name", "").strip()
-    if len(name) > DEVICE_NAME_MAX:
-        return _error(400, "invalid_name", f"Use a name of at most {DEVICE_NAME_MAX} characters.")
+    if problem := device_name_problem(name):
+        return _error(400, "invalid_name", problem)
     try:
         device, token = register_device(student=student, name=name or "Phone")
     except DeviceLimitReached:

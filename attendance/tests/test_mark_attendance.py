@@ -36,6 +36,7 @@ def test_marking_the_same_status_writes_nothing(record, lecturer):
         ("asleep", "because", "Unknown status"),
         ("present", "   ", "Give a reason"),
         ("present", "x" * 501, "under 500"),
+        ("present", "late\x00", "null character"),
     ],
 )
 def test_bad_marks_are_refused_and_change_nothing(record, lecturer, status, reason, message):

@@ -133,6 +133,7 @@ def test_another_lecturer_cannot_change_the_register(client, other_lecturer, end
         ({"status": "present", "reason": ""}, "Give a reason"),
         ({"status": "asleep", "reason": "x"}, "Unknown status"),
         ({}, "Unknown status"),
+        ({"status": "late", "reason": "bus\x00"}, "cannot contain a null character"),
     ],
 )
 def test_a_bad_change_is_refused_with_a_message(lecturer_client, ended, students, data, message):

@@ -59,9 +59,10 @@ def test_a_revoked_device_cannot_be_replaced_again(pupil_client, ada):
     assert not Device.objects.filter(name="B").exists()
 
 
-def test_a_too_long_name_changes_nothing(pupil_client, ada):
+@pytest.mark.parametrize("name", ["x" * 101, "my\x00phone"], ids=["overlong", "a null character"])
+def test_a_name_it_cannot_keep_changes_nothing(pupil_client, ada, name):
     old, _ = register_device(student=ada, name="Old")
-    response = pupil_client.post(replace_url(old), {"name": "x" * 101}, **JSON)
+    response = pupil_client.post(replace_url(old), {"name": name}, **JSON)
     assert response.status_code == 400 and response.json()["error"] == "invalid_name"
     old.refresh_from_db()
     assert old.is_active

@@ -103,9 +103,10 @@ def test_registration_refuses_anonymous_and_non_student_users(client, lecturer):
     assert Device.objects.count() == 0
 
 
-def test_registration_rejects_an_overlong_name(client, student_user):
+@pytest.mark.parametrize("name", ["x" * 101, "my\x00phone"], ids=["overlong", "a null character"])
+def test_registration_rejects_a_name_it_cannot_keep(client, student_user, name):
     client.force_login(student_user)
-    response = _register(client, name="x" * 101)
+    response = _register(client, name=name)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_name"
     assert Device.objects.count() == 0
