@@ -65,8 +65,21 @@ def test_it_is_one_sweep_and_refuses_other_modes(flag):
         run("--now", "2026-03-02T08:00", flag)
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-13-01T09:00", "09:00"])
-def test_a_bad_time_exits_with_code_2_and_a_one_line_message(value):
+NOT_ISO = " is not an ISO time such as 2026-03-02T09:00"
+FAR = ": choose a time from the years 1900 to 2999"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("yesterday", NOT_ISO),
+        ("2026-13-01T09:00", NOT_ISO),
+        ("09:00", NOT_ISO),
+        ("0001-01-01T00:00", FAR),
+        ("9999-12-31T23:59", FAR),
+    ],
+)
+def test_a_bad_time_exits_with_code_2_and_a_one_line_message(value, says):
     proc = subprocess.run(
         [sys.executable, "manage.py", "cleanup_sessions", "--now", value],
         cwd=ROOT,
@@ -76,20 +89,5 @@ def test_a_bad_time_exits_with_code_2_and_a_one_line_message(value):
         check=False,
     )
     assert proc.returncode == 2
-    assert f"argument --now: {value!r} is not an ISO time such as 2026-03-02T09:00" in proc.stderr
-    assert "Traceback" not in proc.stderr
-
-
-@pytest.mark.parametrize("value", ["0001-01-01T00:00", "9999-12-31T23:59"])
-def test_a_time_far_from_any_school_year_exits_with_code_2(value):
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "cleanup_sessions", "--now", value],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert f"argument --now: {value!r}: choose a time from the years 1900 to 2999" in proc.stderr
+    assert f"argument --now: {value!r}{says}" in proc.stderr
     assert "Traceback" not in proc.stderr
