@@ -16,11 +16,6 @@ from django.utils import timezone
 from attendance.models import Course, NetworkSession
 from timetable.models import Closure, Meeting, Occurrence
 
-# The days a timetable shows: a week around any of them, in any time zone,
-# stays well inside what Python's dates and PostgreSQL's hold.
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2999, 12, 31)
-
 
 def school_zone():
     # The school's zone, not the request's active one.

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from attendance import courses as course_settings
 from attendance.models import Course
 from attendance.selectors import courses_for_user
+from attendance.sweeper import FIRST_DAY, LAST_DAY
 from timetable import calendar_file, feeds, meetings, selectors
 from timetable.forms import (
     CancelForm,
@@ -28,7 +29,7 @@ from timetable.forms import (
     first_error,
 )
 from timetable.models import Meeting, Occurrence
-from timetable.schedule import FIRST_DAY, LAST_DAY, Status, local_date, week_start
+from timetable.schedule import Status, local_date, week_start
 
 
 def _day(request: HttpRequest) -> date:

@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from api.serializers.courses import CourseSerializer
-from timetable.schedule import FIRST_DAY, LAST_DAY, Status
+from attendance.sweeper import FIRST_DAY, LAST_DAY
+from timetable.schedule import Status
 
 STATUSES = [
     (Status.UPCOMING, "Not opened yet."),

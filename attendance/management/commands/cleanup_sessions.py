@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
-from attendance.sweeper import rotate_codes_until, sweep_once
+from attendance.sweeper import FIRST_DAY, LAST_DAY, rotate_codes_until, sweep_once
 from realtime import broadcast
 
 # A century: older than that is every session there is, and a larger number
@@ -65,10 +65,10 @@ def iso_time_argument(raw: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{raw!r} is not an ISO time such as 2026-03-02T09:00 or 2026-03-02T09:00+01:00"
         ) from None
-    # Far from today, the sweep's date arithmetic (weeks, time zones) leaves
-    # what Python's dates hold; the timetable pages show the same years.
-    if not 1900 <= moment.year <= 2999:
-        raise argparse.ArgumentTypeError(f"{raw!r}: choose a time from the years 1900 to 2999")
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r}: choose a time from the years {FIRST_DAY.year} to {LAST_DAY.year}"
+        )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment
