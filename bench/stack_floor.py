@@ -10,7 +10,12 @@ authentication: each frame is parsed as JSON and answered with {"type": "pong"}.
 - daphne:     daphne serving a bare ASGI app, as installed;
 - tuned:      the same with this project's daphne changes (realtime/daphne.py);
 - channels:   tuned daphne serving a minimal Channels AsyncJsonWebsocketConsumer;
-- websockets: the `websockets` library's own asyncio server.
+- websockets: the `websockets` library's own asyncio server;
+- asyncio:    no WebSocket library at all: an asyncio Protocol that answers the
+              handshake and then reads each heartbeat as the one small masked frame
+              it is. Not a server anyone should run: the least any Python server on
+              asyncio's default loop can spend per heartbeat on this machine (the
+              loop's wake-up, a recv and a send).
 
 The difference between these figures and realtime_bench.py's idle case is what this
 project's own work per heartbeat costs; the figure for `channels` is the floor any
@@ -21,6 +26,8 @@ consumer of this stack starts from.
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import random
@@ -30,10 +37,10 @@ import sys
 import time
 from pathlib import Path
 
-from realtime_bench import cpu_seconds, free_port, python_speed, quiet_collector, rss_mb
+from realtime_bench import cpu_split, free_port, python_speed, quiet_collector, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVERS = ("daphne", "tuned", "channels", "websockets")
+SERVERS = ("daphne", "tuned", "channels", "websockets", "asyncio")
 PONG = json.dumps({"type": "pong"})
 
 
@@ -108,6 +115,49 @@ async def _websockets_server(port: int) -> None:
         await asyncio.get_running_loop().create_future()
 
 
+WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PONG_FRAME = bytes([0x81, len(PONG)]) + PONG.encode()
+
+
+class _BareProtocol(asyncio.Protocol):
+    """The handshake, then one whole masked text frame under 126 bytes per read."""
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.handshake = b""
+
+    def data_received(self, data: bytes) -> None:
+        if self.handshake is not None:
+            self.handshake += data
+            if b"\r\n\r\n" in self.handshake:
+                self._accept()
+            return
+        length, mask = data[1] & 0x7F, data[2:6]
+        text = bytes(byte ^ mask[i & 3] for i, byte in enumerate(data[6 : 6 + length]))
+        if json.loads(text).get("type") == "heartbeat":
+            self.transport.write(PONG_FRAME)
+
+    def _accept(self) -> None:
+        headers = dict(
+            line.split(b":", 1) for line in self.handshake.split(b"\r\n")[1:] if b":" in line
+        )
+        key = next(v.strip() for k, v in headers.items() if k.lower() == b"sec-websocket-key")
+        accept = base64.b64encode(
+            hashlib.sha1(key + WEBSOCKET_GUID, usedforsecurity=False).digest()
+        )
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        self.handshake = None
+
+
+async def _asyncio_server(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    await loop.create_server(_BareProtocol, "127.0.0.1", port, backlog=4096)
+    await loop.create_future()
+
+
 # --- The clients ---------------------------------------------------------------------------
 
 
@@ -162,8 +212,8 @@ async def _devices(port: int, n: int, heartbeat: float, seconds: float) -> None:
 
 def _start_server(kind: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}"}
-    if kind == "websockets":
-        command = [sys.executable, __file__, "--serve-websockets", str(port)]
+    if kind in ("websockets", "asyncio"):
+        command = [sys.executable, __file__, f"--serve-{kind}", str(port)]
     else:
         app = {"daphne": "bare_app", "tuned": "tuned_app", "channels": "channels_app"}[kind]
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
@@ -204,15 +254,18 @@ def measure(kind: str, args: argparse.Namespace) -> None:
         if clients.stdout.readline().strip() != "connected":
             raise SystemExit(f"{kind}: the devices did not connect")
         time.sleep(args.heartbeat)  # every device has sent its first heartbeat
-        cpu, wall = cpu_seconds(server.pid), time.monotonic()
+        (user, system), wall = cpu_split(server.pid), time.monotonic()
         time.sleep(args.seconds)
-        cpu, wall = cpu_seconds(server.pid) - cpu, time.monotonic() - wall
+        (user_after, system_after), wall = cpu_split(server.pid), time.monotonic() - wall
+        user, system = user_after - user, system_after - system
+        cpu = user + system
         rss = rss_mb(server.pid)
         answered = clients.stdout.readline().strip()
         rate = args.devices / args.heartbeat
         print(
             f"{kind:<11} CPU {100 * cpu / wall:5.1f} % of a core at {rate:.0f} heartbeats/s "
-            f"({1e6 * cpu / wall / rate:.0f} µs each), "
+            f"({1e6 * cpu / wall / rate:.0f} µs each; user {100 * user / wall:.1f} %, "
+            f"system {100 * system / wall:.1f} %), "
             f"RSS {1000 * (rss - before) / args.devices:.1f} MB per 1,000 sockets; {answered}",
             flush=True,
         )
@@ -226,6 +279,9 @@ def measure(kind: str, args: argparse.Namespace) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["--serve-websockets"]:
         asyncio.run(_websockets_server(int(sys.argv[2])))
+        return
+    if sys.argv[1:2] == ["--serve-asyncio"]:
+        asyncio.run(_asyncio_server(int(sys.argv[2])))
         return
     if sys.argv[1:2] == ["--clients"]:
         port, n, heartbeat, seconds, nice = sys.argv[2:7]
