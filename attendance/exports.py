@@ -112,9 +112,15 @@ def csv_response(stem: str, header: Sequence[str], rows: Iterable[Sequence]) -> 
     return response
 
 
+# openpyxl's ILLEGAL_CHARACTERS_RE, without importing openpyxl for every page.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _xlsx_value(value) -> object:
     if isinstance(value, str):
-        return csv_safe(value)
+        # XML holds no control characters but tab and line breaks; openpyxl
+        # refuses the rest, and a name edited in admin may hold one.
+        return csv_safe(_XML_ILLEGAL.sub("", value))
     if isinstance(value, datetime):
         # Excel has no time zones: the school's local time, as on the pages.
         return timezone.localtime(value).replace(tzinfo=None)

@@ -80,10 +80,11 @@ def clean_amount(value: object) -> Decimal:
         raise not_a_number
     if amount <= 0:
         raise LedgerError("The amount must be more than zero.", code="invalid_amount")
-    if amount != amount.quantize(CENT):
-        raise LedgerError("Use at most two decimal places.", code="invalid_amount")
+    # Before rounding: quantize refuses a number of more than 28 digits.
     if amount > MAX_AMOUNT:
         raise LedgerError(f"The amount must be at most {MAX_AMOUNT}.", code="invalid_amount")
+    if amount != amount.quantize(CENT):
+        raise LedgerError("Use at most two decimal places.", code="invalid_amount")
     return amount.quantize(CENT)
 
 

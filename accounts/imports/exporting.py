@@ -2,7 +2,9 @@
 
 CSV: UTF-8 with a BOM (Excel then reads accents right), a text cell that a
 spreadsheet would run as a formula gets a leading apostrophe, which reading
-takes off. XLSX: every cell is written as text, so nothing becomes a formula.
+takes off. XLSX: every cell is written as text, so nothing becomes a formula,
+and without the control characters XML cannot hold (an import refuses them,
+but a record edited elsewhere may have one).
 """
 
 import csv
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.imports.reading import FORMULA_STARTS
 
@@ -35,7 +38,8 @@ def write_xlsx(columns: tuple[str, ...], rows: Iterable[tuple], *, title: str) -
     def text_cells(values):
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
+            text = "" if value is None else ILLEGAL_CHARACTERS_RE.sub("", str(value))
+            cell = WriteOnlyCell(sheet, value=text)
             cell.data_type = "s"  # text, even when it starts with "="
             cells.append(cell)
         return cells

@@ -8,6 +8,7 @@ is an error (payments are never edited: void and record again).
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -18,13 +19,15 @@ from accounts.imports.rows import (
     Plan,
     Progress,
     RowChecker,
+    RowError,
     RowOutcome,
+    RowRefused,
     chunked,
     report_progress,
 )
 from attendance.models import Student
 from payments import ledger
-from payments.models import Payment, Term
+from payments.models import MAX_MONEY, Balance, Payment, Term
 
 COLUMNS = ("student_number", "amount", "method", "reference", "paid_on")
 KEY_NAMESPACE = uuid.UUID("6a2b1f0e-4e0e-4c1d-9a53-0f4c2b7d9e11")
@@ -35,7 +38,12 @@ METHODS = {
 
 
 def _paid_on(text: str) -> date | None:
-    for parse in (date.fromisoformat, lambda t: datetime.strptime(t, "%d/%m/%Y").date()):
+    for parse in (
+        date.fromisoformat,
+        lambda t: datetime.strptime(t, "%d/%m/%Y").date(),
+        # A spreadsheet's date-and-time cell (reading.py writes it in ISO form).
+        lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S").date(),
+    ):
         try:
             return parse(text)
         except ValueError:
@@ -64,6 +72,16 @@ def plan_payments(table: Table, *, progress: Progress | None = None) -> Plan:
             "reference", "student__student_number", "amount", "method", "received_at"
         ):
             existing[reference] = tuple(rest)
+
+    # What each student has paid this term, and what the file adds, must stay
+    # within what the ledger holds (its Balance rows' numeric(12, 2)).
+    paid: dict[int, Decimal] = {}
+    for chunk in chunked(student_ids.values()):
+        paid.update(
+            Balance.objects.filter(term=term, student_id__in=chunk).values_list(
+                "student_id", "paid"
+            )
+        )
 
     plan = Plan(work={"create": [], "term": term})
     seen: dict[str, int] = {}
@@ -102,36 +120,58 @@ def plan_payments(table: Table, *, progress: Progress | None = None) -> Plan:
                     f"Reference {reference!r} is already a different payment "
                     f"({student}, {old_amount}, {old_method}); payments are never edited.",
                 )
+        if not check.errors and reference not in existing:
+            student_id = student_ids[number]
+            after = paid.get(student_id, Decimal(0)) + amount
+            if after > MAX_MONEY:
+                check.error("amount", _past_max_money_message(number))
+            else:
+                paid[student_id] = after
         report_progress(progress, done, total)
         if check.errors:
             plan.fail(row, reference, check.errors)
         elif reference in existing:
             plan.add(RowOutcome(row, UNCHANGED, reference))
         else:
-            plan.work["create"].append((student_ids[number], amount, method, reference, paid_on))
+            plan.work["create"].append(
+                (row, student_ids[number], amount, method, reference, paid_on)
+            )
             plan.add(RowOutcome(row, NEW, reference))
     return plan
 
 
 def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
     term = plan.work["term"]
-    students = Student.objects.in_bulk([row[0] for row in plan.work["create"]])
+    students = Student.objects.in_bulk([work[1] for work in plan.work["create"]])
     now = timezone.now()
-    for student_id, amount, method, reference, paid_on in plan.work["create"]:
+    for row, student_id, amount, method, reference, paid_on in plan.work["create"]:
         received = timezone.make_aware(datetime.combine(paid_on, time(12)))
-        ledger.record_payment(
-            student=students[student_id],
-            term=term,
-            amount=amount,
-            method=method,
-            by=by,
-            reference=reference,
-            received_at=min(received, now),
-            idempotency_key=uuid.uuid5(KEY_NAMESPACE, reference),
-            note="Imported from a file",
-            now=now,
-        )
+        try:
+            ledger.record_payment(
+                student=students[student_id],
+                term=term,
+                amount=amount,
+                method=method,
+                by=by,
+                reference=reference,
+                received_at=min(received, now),
+                idempotency_key=uuid.uuid5(KEY_NAMESPACE, reference),
+                note="Imported from a file",
+                now=now,
+            )
+        except ledger.LedgerError as exc:
+            if exc.code != "invalid_amount":
+                raise
+            # Paid since the plan read the totals: the ledger's own words.
+            raise RowRefused(RowError(row, "amount", exc.message)) from exc
     return {}
+
+
+def _past_max_money_message(number: str) -> str:
+    return (
+        f"This would take the payments of student {number} for the term past {MAX_MONEY}, "
+        "the most the ledger holds."
+    )
 
 
 def export_payments() -> Iterator[tuple]:

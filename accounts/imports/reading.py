@@ -2,23 +2,37 @@
 Windows-1252) and XLSX, into numbered rows of text keyed by column name.
 
 Formulas are kept as text: an XLSX cell holding =SUM(A1:A3) reads as that
-string, never as a computed value. Limits (bytes, rows) refuse a file whole.
+string, never as a computed value. Limits (bytes, rows, an XLSX's unpacked size)
+refuse a file whole. A cell holding a control character (a NUL, a line break,
+an escape) is an error of its row: no column of any kind holds one, and
+PostgreSQL refuses a NUL.
 """
 
+import codecs
 import csv
 import io
+import logging
+import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+
+from accounts.imports.rows import RowError
+
+logger = logging.getLogger(__name__)
 
 # A CSV cell that a spreadsheet would run as a formula is written with a leading
 # apostrophe (exporting.py); reading takes it off again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# An XLSX is a zip of XML: 10 MB of it can unpack to far more, and openpyxl
+# holds a sheet's shared strings in memory. This many times the byte limit.
+XLSX_UNPACKED_FACTOR = 10
+# Control characters, lone surrogates, line and paragraph separators.
+UNWRITABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 class ImportFileError(Exception):
@@ -30,6 +44,8 @@ class Table:
     columns: tuple[str, ...]
     # (row number as a spreadsheet shows it, {column: text})
     rows: list[tuple[int, dict[str, str]]]
+    # Rows left out of `rows` because a cell holds a character no record may.
+    errors: list[RowError] = field(default_factory=list)
 
 
 def _mb(size: int) -> str:
@@ -62,10 +78,24 @@ def _unescape_csv(text: str) -> str:
 
 
 def _decode(data: bytes) -> str:
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        # Excel's "Unicode Text".
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFileError("The file is damaged UTF-16 text.") from None
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    if any(ord(char) > 0x7F and char != "\ufffd" for char in data.decode("utf-8", "replace")):
+        # Some of it is UTF-8 and some is not: read as Windows-1252, every
+        # accented letter of the UTF-8 part would be stored garbled.
+        line = data[:bad_at].count(b"\n") + 1
+        raise ImportFileError(
+            f"Line {line} is not UTF-8, but other lines are: the file mixes two encodings. "
+            "Save it as CSV UTF-8 or XLSX."
+        )
     try:
         # Excel's "CSV (Comma delimited)" on Windows writes the ANSI code page.
         return data.decode("cp1252")
@@ -88,18 +118,50 @@ def _csv_records(data: bytes):
         raise ImportFileError(f"Row {reader.line_num}: the CSV is malformed ({exc}).") from None
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # zipfile reads no more of a part than its stated size.
+            unpacked = sum(part.file_size for part in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileError("The file is not a readable XLSX workbook.") from None
+    limit = XLSX_UNPACKED_FACTOR * settings.IMPORT_MAX_BYTES
+    if unpacked > limit:
+        raise ImportFileError(
+            f"The workbook unpacks to {_mb(unpacked)}; the limit is {_mb(limit)}. "
+            "Save it as CSV, or split it."
+        )
+
+
 def _xlsx_records(data: bytes):
+    _check_unpacked_size(data)
+    book = None
     try:
         # data_only=False: a formula cell reads as its formula text, never its value.
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ImportFileError("The file is not a readable XLSX workbook.") from None
-    try:
         sheet = book.worksheets[0]
+        # A read-only sheet trusts the size the file states, which some programs
+        # write wrong: rows past it would be dropped without a word, and a stated
+        # A1:XFD1048576 pads every row to 16,384 cells. Read what is there.
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_cell_text(v) for v in values]
+    except ImportFileError:
+        raise
+    except Exception:  # a damaged or hostile workbook fails in openpyxl in many ways
+        logger.info("An unreadable XLSX upload", exc_info=True)
+        raise ImportFileError("The file is not a readable XLSX workbook.") from None
     finally:
-        book.close()
+        if book is not None:
+            book.close()
+
+
+def unwritable_character(text: str) -> str | None:
+    """The first character of `text` that no imported value may hold, if any."""
+    for char in text:
+        if unicodedata.category(char) in UNWRITABLE_CATEGORIES:
+            return char
+    return None
 
 
 def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table:
@@ -120,8 +182,17 @@ def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table
 
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
     limit = settings.IMPORT_MAX_ROWS
+    # Blank rows are skipped, but not without end: a workbook can name its last
+    # row 1,048,576 in a few bytes.
+    last_row = 2 * limit + 1
     for number, cells in records:
+        if number > last_row:
+            raise ImportFileError(
+                f"The file goes on past row {last_row:,} (blank rows count); "
+                f"at most {limit:,} rows are imported at once. Split it."
+            )
         if not any(cells):
             continue  # blank lines, and the empty rows spreadsheets leave at the end
         if header is None:
@@ -146,6 +217,9 @@ def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table
             continue
         if len(rows) >= limit:
             raise ImportFileError(f"The file has more than {limit:,} rows; split it.")
+        if bad := _unwritable_cell(number, header, cells):
+            errors.append(bad)
+            continue
         values = dict(zip(header, cells, strict=False))
         extra = [c for c in cells[len(header) :] if c]
         if extra:
@@ -159,4 +233,14 @@ def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table
         )
     if header is None:
         raise ImportFileError("The file is empty.")
-    return Table(columns=columns, rows=rows)
+    return Table(columns=columns, rows=rows, errors=errors)
+
+
+def _unwritable_cell(number: int, header: list[str], cells: list[str]) -> RowError | None:
+    for index, cell in enumerate(cells):
+        if (char := unwritable_character(cell)) is not None:
+            column = header[index] if index < len(header) else "-"
+            return RowError(
+                number, column, f"Holds a control character (U+{ord(char):04X}); remove it."
+            )
+    return None

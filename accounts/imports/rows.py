@@ -1,6 +1,6 @@
 """What an import found in each row, and the checks rows share."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,14 @@ class RowError:
         if not self.row:
             return self.reason
         return f"row {self.row}, column {self.column}: {self.reason}"
+
+
+class RowRefused(Exception):
+    """A row the plan accepted and writing refused; the whole import rolls back."""
+
+    def __init__(self, error: RowError):
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -78,10 +86,13 @@ class RowChecker:
                 self.error(column, f"{value!r} is not a valid email address.")
         return value
 
-    def once(self, column: str, key: str, seen: dict[str, int]) -> None:
+    def once(self, column: str, key: Hashable, seen: dict, *, label: str = "") -> None:
         """A key may appear once in a file: a second row with it is an error."""
         if key in seen:
-            self.error(column, f"{key!r} appears again in this file (first on row {seen[key]}).")
+            self.error(
+                column,
+                f"{label or repr(key)} appears again in this file (first on row {seen[key]}).",
+            )
         else:
             seen[key] = self.row
 

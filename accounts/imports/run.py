@@ -23,6 +23,7 @@ from accounts.imports.rows import (
     Progress,
     RowError,
     RowOutcome,
+    RowRefused,
 )
 from payments.ledger import LedgerError
 
@@ -125,6 +126,10 @@ def import_school(
         table = read_table(data=data, filename=filename, columns=spec.columns)
         with transaction.atomic():
             plan = spec.plan(table, progress=progress)
+            for error in table.errors:
+                plan.fail(error.row, "", [error])
+            plan.outcomes.sort(key=lambda outcome: outcome.row)
+            plan.errors.sort(key=lambda error: error.row)
             result.outcomes, result.errors = plan.outcomes, plan.errors
             if dry_run or plan.errors:
                 return result
@@ -132,6 +137,10 @@ def import_school(
             result.applied = True
     except ImportFileError as exc:
         result.errors = [RowError(0, "", str(exc))]
+    except RowRefused as exc:
+        # The plan allowed the row, but the ledger refused it while writing (a
+        # payment recorded since took the student's term past what it holds).
+        result.errors = [exc.error]
     except (IntegrityError, LedgerError) as exc:
         raise ImportConflict(
             "These records were changed while the file was being imported, so nothing was "

@@ -140,7 +140,7 @@ def plan_enrollments(table: Table, *, progress: Progress | None = None) -> Plan:
         )
 
     plan = Plan(work={"create": []})
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     total = len(table.rows)
     for done, (row, values) in enumerate(table.rows, start=1):
         check = RowChecker(row, values)
@@ -152,7 +152,8 @@ def plan_enrollments(table: Table, *, progress: Progress | None = None) -> Plan:
             check.error("course_code", f"No course has the code {code!r}.")
         key = f"{number} {code}"
         if number and code:
-            check.once("student_number", key, seen)
+            # As a pair: "A B" in "C" is not "A" in "B C".
+            check.once("student_number", (number, code), seen, label=f"{number!r} in {code!r}")
         report_progress(progress, done, total)
         if check.errors:
             plan.fail(row, key, check.errors)

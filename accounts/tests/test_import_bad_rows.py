@@ -135,6 +135,41 @@ CASES = {
         [PAYMENTS, "S00001,10,cash,USED-1,2026-01-10"],
         (2, "reference", "already a different payment"),
     ),
+    "null character in a name": (
+        "students",
+        [STUDENTS, "S1,A\x00da,Lovelace,", "S2,Bo,Li,"],
+        (2, "first_name", "control character (U+0000)"),
+    ),
+    "null character in a student number": (
+        "students",
+        [STUDENTS, "S\x001,Ada,Lovelace,"],
+        (2, "student_number", "control character (U+0000)"),
+    ),
+    "escape in a course name": (
+        "courses",
+        [COURSES, "CS101,Pro\x1bgramming,"],
+        (2, "name", "control character (U+001B)"),
+    ),
+    "line separator in a username": (
+        "lecturers",
+        [LECTURERS, "gra\u2028ce,Grace,Hopper,"],
+        (2, "username", "control character (U+2028)"),
+    ),
+    "null character in a reference": (
+        "payments",
+        [PAYMENTS, "S00000,10,cash,R\x001,2026-01-10"],
+        (2, "reference", "control character (U+0000)"),
+    ),
+    "amount of thirty digits": (
+        "payments",
+        [PAYMENTS, "S00000,1e30,cash,R1,2026-01-10"],
+        (2, "amount", "at most 9999999999.99"),
+    ),
+    "payments past what the ledger holds": (
+        "payments",
+        [PAYMENTS, "S00002,9999999999.99,cash,R1,2026-01-10", "S00002,0.01,cash,R2,2026-01-10"],
+        (3, "amount", "payments of student S00002 for the term past 9999999999.99"),
+    ),
     "unknown payer": (
         "payments",
         [PAYMENTS, "S77777,10,cash,R1,2026-01-10"],
@@ -193,6 +228,11 @@ def test_a_bad_row_is_reported_by_row_column_and_reason_and_nothing_is_written(s
         (b"\x81\x8d\x8f\x90\x9d" * 10, "s.csv", "not text in UTF-8 or Windows-1252"),
         (b"a,b", "s.pdf", "Upload a .csv or .xlsx file"),
         (csv_bytes(STUDENTS, 'S1,"Ada,Lovelace,'), "s.csv", "malformed"),
+        (
+            csv_bytes(STUDENTS, "S1,José,Lovelace,") + "S2,Zoë,King,\r\n".encode("cp1252"),
+            "s.csv",
+            "Line 3 is not UTF-8, but other lines are",
+        ),
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_whole(data, filename, message):
@@ -221,3 +261,28 @@ def test_payments_need_an_active_term(students):
     data = csv_bytes(PAYMENTS, "S00000,10,cash,R1,2026-01-10")
     [error] = import_school(kind="payments", data=data, filename="p.csv", dry_run=False).errors
     assert "no active term" in error.reason
+
+
+def test_a_payment_the_ledger_refuses_while_writing_names_its_row(school, billed_term, students):
+    """Paid between the plan and the write: the ledger's words, not "import again"."""
+    from accounts.imports import fees
+    from accounts.imports.reading import read_table
+    from accounts.imports.rows import RowRefused
+
+    data = csv_bytes(PAYMENTS, "S00003,9999999999.00,cash,R-BIG,2026-01-10")
+    plan = fees.plan_payments(read_table(data=data, filename="p.csv", columns=fees.COLUMNS))
+    assert not plan.errors
+    ledger.record_payment(
+        student=students[3], term=billed_term, amount="1.00", method="cash", by=None
+    )
+    with pytest.raises(RowRefused) as refused:
+        fees.apply_payments(plan, by=None, base_url="")
+    assert (refused.value.error.row, refused.value.error.column) == (2, "amount")
+    assert "past 9999999999.99" in refused.value.error.reason
+
+
+def test_excel_unicode_text_is_read(students):
+    data = csv_bytes(STUDENTS, "S1,Zoë,Łukasiewicz,", encoding="utf-16")
+    result = import_school(kind="students", data=data, filename="s.csv", dry_run=False)
+    assert result.applied, [str(e) for e in result.errors]
+    assert Student.objects.get(student_number="S1").last_name == "Łukasiewicz"
