@@ -24,7 +24,16 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def plausible_secret(secret: object) -> bool:
+    """Could this be one of ours? Every secret and key made here is printable ASCII;
+    anything else (a NUL, a lone surrogate that UTF-8 cannot encode) is refused
+    before it reaches a hash or a query."""
+    return isinstance(secret, str) and secret.isascii() and secret.isprintable()
+
+
 def secret_matches(secret: str, stored_hash: str) -> bool:
+    if not plausible_secret(secret):
+        return False
     return hmac.compare_digest(hash_secret(secret), stored_hash)
 
 
@@ -41,7 +50,7 @@ def create_api_token(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
 
 def authenticate_api_token(key: str) -> ApiToken | None:
     """The active token for `key`, with its user, or None. Touches last_used_at."""
-    if not isinstance(key, str) or "." not in key or len(key) > 200:
+    if not plausible_secret(key) or "." not in key or len(key) > 200:
         return None
     prefix = key.split(".", 1)[0]
     token = (

@@ -62,6 +62,8 @@ def _checked(reason: str, what: str) -> str:
         raise InvalidReason(f"Give a reason for {what}.")
     if len(reason) > REASON_MAX:
         raise InvalidReason(f"Keep the reason to {REASON_MAX} characters.")
+    if "\x00" in reason:
+        raise InvalidReason("A reason cannot contain a null character.")
     return reason
 
 

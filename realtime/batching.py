@@ -9,6 +9,10 @@ all that is waiting (up to `limit`) and hands it to a `*_many` service
 function in one database call (attendance/presence.py, attendance/devices.py),
 which costs a few statements for the whole batch.
 
+A batch that fails as a whole for a reason other than the database being
+out of reach (one request's bad data, say) is run again one request at a
+time, so one socket's bad frame fails only that socket's request.
+
 Nothing waits to fill a batch (except heartbeats, which `linger`): a
 request that finds no worker busy starts one at once, so a lone join is as
 fast as before; under load, requests pile up
@@ -18,10 +22,15 @@ threads (realtime/db.py).
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from django.db import InterfaceError, OperationalError
+
 from realtime.db import db_call
+
+logger = logging.getLogger(__name__)
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -59,7 +68,9 @@ class Batcher(Generic[Request, Result]):
             task.add_done_callback(self._tasks.discard)
         result = await future
         if isinstance(result, BaseException):
-            raise result
+            # Several callers may raise one failure: each with a traceback of its own,
+            # rather than every raise adding to one shared traceback.
+            raise result.with_traceback(None)
         return result
 
     async def _work(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -70,10 +81,7 @@ class Batcher(Generic[Request, Result]):
             while queue:
                 batch = queue[: self.limit]
                 del queue[: self.limit]
-                try:
-                    results = await db_call(self.run)([request for request, _f in batch])
-                except Exception as exc:  # the whole batch failed: each caller hears why
-                    results = [exc] * len(batch)
+                results = await self._run_batch([request for request, _f in batch])
                 for (_request, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)
@@ -81,3 +89,25 @@ class Batcher(Generic[Request, Result]):
             self._workers[loop] -= 1
             if not self._workers[loop] and not queue:
                 del self._workers[loop], self._queues[loop]
+
+    async def _run_batch(self, requests: list[Request]) -> list[Result | BaseException]:
+        try:
+            return await db_call(self.run)(requests)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is out of reach: each caller hears why (a retryable error).
+            return [exc] * len(requests)
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+            logger.warning(
+                "A batch of %d failed (%r); running its requests one at a time",
+                len(requests),
+                exc,
+            )
+        results: list[Result | BaseException] = []
+        for request in requests:
+            try:
+                results.extend(await db_call(self.run)([request]))
+            except Exception as exc:
+                results.append(exc)
+        return results

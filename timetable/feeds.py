@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from attendance.tokens import hash_secret, new_secret, secret_matches
+from attendance.tokens import hash_secret, new_secret, plausible_secret, secret_matches
 from timetable.models import CalendarFeed
 
 PREFIX_BYTES = 4
@@ -58,7 +58,7 @@ def active_feed(user: AbstractBaseUser) -> CalendarFeed | None:
 
 def feed_for_key(key: str, *, now: datetime | None = None) -> CalendarFeed | None:
     """The active feed whose key is `key`, with its user, or None. Notes the use."""
-    if not isinstance(key, str) or "." not in key or len(key) > MAX_KEY_LENGTH:
+    if not plausible_secret(key) or "." not in key or len(key) > MAX_KEY_LENGTH:
         return None
     prefix = key.split(".", 1)[0]
     feed = (

@@ -33,7 +33,7 @@ def test_the_office_and_staff_reset_a_phone_with_a_reason(client, request, ada, 
     assert "by the office by" not in page
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 301, "lost\x00"])
 def test_a_reset_without_a_fitting_reason_changes_nothing(client, office_user, ada, reason):
     phone, _ = register_device(student=ada, name="Phone")
     client.force_login(office_user)

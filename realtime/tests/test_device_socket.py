@@ -72,6 +72,18 @@ async def test_it_closes_4401_on_a_wrong_token(ws_app, device):
     assert await closed_with(communicator) == 4401
 
 
+@pytest.mark.parametrize("suffix", ["\ud800", "\x00", "é"])
+async def test_it_closes_4401_on_a_token_no_secret_could_be(ws_app, device_and_token, suffix):
+    # A lone surrogate cannot even be encoded to be hashed: it once crashed the
+    # socket (1011), and every other hello in its batch with it.
+    device, token = device_and_token
+    communicator = await open_socket(ws_app, "/ws/device/")
+    await communicator.send_json_to(
+        {"type": "hello", "device": str(device.public_id), "token": token + suffix}
+    )
+    assert await closed_with(communicator) == 4401
+
+
 async def test_it_closes_4401_when_the_first_frame_is_not_hello(ws_app, session):
     communicator = await open_socket(ws_app, "/ws/device/")
     await communicator.send_json_to({"type": "join", "code": session.join_code})

@@ -60,6 +60,17 @@ async def test_it_closes_4401_without_a_valid_token(ws_app, course, frame):
     assert await closed_with(communicator) == 4401
 
 
+@pytest.mark.parametrize(
+    "token", ["\x00.x", "\ud800.x", "{prefix}\x00.x", "{key}\ud800", "{key}\x00"]
+)
+async def test_it_closes_4401_on_a_token_no_key_could_be(ws_app, api_key, course, token):
+    # A NUL reached PostgreSQL's prefix look-up, a lone surrogate the hash: 1011 both.
+    token = token.format(prefix=api_key.split(".")[0], key=api_key)
+    communicator = await open_socket(ws_app, "/ws/events/", headers=(ORIGIN, HOST))
+    await communicator.send_json_to({"type": "auth", "token": token})
+    assert await closed_with(communicator) == 4401
+
+
 async def test_it_closes_4401_when_no_token_comes_in_time(ws_app, monkeypatch):
     monkeypatch.setattr(EventsConsumer, "auth_timeout", 0.05)
     communicator = await open_socket(ws_app, "/ws/events/", headers=(ORIGIN, HOST))
