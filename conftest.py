@@ -100,6 +100,19 @@ def chromium_executable(playwright) -> str:
 
 
 @pytest.fixture
+def migrator():
+    """A migration executor for a test that moves an app back and forward; afterwards
+    every app is at its latest migration again, whatever the test stopped at (a
+    later migration than the one tested would otherwise stay unapplied for the
+    tests that follow on this database)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield MigrationExecutor(connection)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
 def browser(monkeypatch):
     """A headless Chromium (see chromium_executable) for the tests marked `browser`."""
     # Playwright's sync API runs an event loop in this thread; the test's ORM

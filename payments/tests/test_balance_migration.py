@@ -3,8 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from payments import ledger
 from payments.balances import find_drift
@@ -15,14 +13,14 @@ AFTER = [("payments", "0003_balance_rows_kept_by_the_ledger")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_entries_get_their_balance_rows(billed_term, students, pay):
+def test_existing_entries_get_their_balance_rows(billed_term, students, pay, migrator):
     pay(students[0], billed_term, "80.00")
     voided = pay(students[1], billed_term, "120.00")
     ledger.void_payment(payment=voided, reason="Bounced", by=None)
     ledger.add_adjustment(
         student=students[2], term=billed_term, kind="scholarship", amount="130", reason="Merit"
     )
-    executor = MigrationExecutor(connection)
+    executor = migrator
     executor.migrate(BEFORE)  # drops the table, rows and all
     executor.loader.build_graph()
     executor.migrate(AFTER)

@@ -1,8 +1,6 @@
 """The migration after the standings table fills it from the registers already written."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from outbox.models import OutboundEmail
 from reports.models import AttendanceWarning, Standing
@@ -14,11 +12,11 @@ AFTER = [("reports", "0002_fill_standings")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_registers_written_before_the_standings_get_theirs_without_mail(course, students):
+def test_registers_written_before_the_standings_get_theirs_without_mail(course, students, migrator):
     ada, bob, cy = students[:3]
     for status in ("absent", "absent", "present", "absent", "excused", "absent"):
         write_register(course, {ada: status, bob: "present", cy: "late"}, hook=False)
-    executor = MigrationExecutor(connection)
+    executor = migrator
     executor.migrate(BEFORE)
     Standing.objects.all().delete()
     executor.loader.build_graph()
