@@ -14,12 +14,12 @@ from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import invitations, roles, sessions
 from accounts.forms import ResetForm, SignInCodeForm, SignInForm
+from attendance.web import back_to
 
 
 class SignInView(auth_views.LoginView):
@@ -87,10 +87,7 @@ def session_extend(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=204)
         response["HX-Trigger"] = json.dumps({"session-extended": {"expires": expires}})
         return response
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-        back = roles.home_url(request.user)
-    return redirect(back)
+    return back_to(request, request.POST.get("next", ""), roles.home_url(request.user))
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:

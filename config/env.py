@@ -54,7 +54,7 @@ def envlist(name: str, default: list[str]) -> list[str]:
 def host_port(name: str, raw: str) -> tuple[str, int]:
     """`host:port` (the port a whole number), for lists such as REDIS_SENTINELS."""
     host, _, port = raw.strip().rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()):
         raise ImproperlyConfigured(f"{name}: {raw.strip()!r} is not host:port (10.0.0.5:26379).")
     return host.strip("[]"), int(port)
 

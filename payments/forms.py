@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from attendance.models import Course
+from payments import ledger
 from payments.ledger import MAX_AMOUNT
 from payments.models import Charge, Payment, Term
 from payments.selectors import FeeStatus
@@ -76,6 +77,8 @@ class PaymentForm(forms.Form):
         received_at = self.cleaned_data.get("received_at")
         if received_at and received_at > timezone.now():
             raise forms.ValidationError("A payment cannot be received in the future.")
+        if received_at and received_at < ledger.EARLIEST_PAYMENT:
+            raise forms.ValidationError(ledger.EARLIEST_PAYMENT_MESSAGE)
         return received_at
 
 

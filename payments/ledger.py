@@ -18,7 +18,7 @@ the balance and the state from the sums.
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -28,6 +28,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from attendance.models import Student
+from attendance.sweeper import FIRST_DAY
 from payments.balances import Drift, find_drift
 from payments.models import (
     MAX_MONEY,
@@ -67,6 +68,10 @@ class AlreadyVoided(LedgerError):
 class RecordResult:
     payment: Payment
     created: bool  # False when this idempotency key had already recorded the payment
+
+
+EARLIEST_PAYMENT = datetime.combine(FIRST_DAY, time(0), tzinfo=UTC)
+EARLIEST_PAYMENT_MESSAGE = f"A payment cannot be dated before {FIRST_DAY:%d %B %Y}."
 
 
 def clean_amount(value: object) -> Decimal:
@@ -262,6 +267,10 @@ def record_payment(
     received_at = received_at or now
     if received_at > now:
         raise LedgerError("A payment cannot be received in the future.", code="future_payment")
+    if received_at < EARLIEST_PAYMENT:
+        # Year 1 in a zone east of UTC is a BC timestamp to PostgreSQL, which
+        # Python cannot read back: the student's pages would fail for good.
+        raise LedgerError(EARLIEST_PAYMENT_MESSAGE, code="invalid_date")
     reference = (reference or "").strip() or new_reference(now=now)
     with transaction.atomic():
         # The lock serialises this student's payments, so a repeated key waits

@@ -166,7 +166,8 @@ def student_export_xlsx(request: HttpRequest) -> HttpResponse:
 
 def _term_for_detail(request: HttpRequest) -> Term | None:
     term_id = request.GET.get("term") or request.POST.get("term")
-    if term_id and str(term_id).isdigit():
+    # isascii: "²".isdigit() is true, and the look-up refuses it (a 500).
+    if term_id and str(term_id).isascii() and str(term_id).isdigit():
         found = Term.objects.filter(pk=term_id).first()
         if found is not None:
             return found

@@ -13,13 +13,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from attendance import courses as course_settings
 from attendance.models import Course
 from attendance.selectors import courses_for_user
 from attendance.sweeper import FIRST_DAY, LAST_DAY
+from attendance.web import back_to
 from timetable import calendar_file, feeds, meetings, selectors
 from timetable.forms import (
     CancelForm,
@@ -58,12 +58,7 @@ def _managed_ids(request: HttpRequest, classes) -> set[int]:
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = fallback
-    return redirect(target)
+    return back_to(request, request.POST.get("next", ""), fallback)
 
 
 @login_required

@@ -26,6 +26,7 @@ from accounts.imports.rows import (
     report_progress,
 )
 from attendance.models import Student
+from attendance.sweeper import FIRST_DAY
 from payments import ledger
 from payments.models import MAX_MONEY, Balance, Payment, Term
 
@@ -111,6 +112,8 @@ def plan_payments(table: Table, *, progress: Progress | None = None) -> Plan:
             check.error("paid_on", f"{values['paid_on']!r} is not a date like 2026-03-25.")
         elif paid_on > today:
             check.error("paid_on", "A payment cannot be received in the future.")
+        elif paid_on < FIRST_DAY:
+            check.error("paid_on", ledger.EARLIEST_PAYMENT_MESSAGE)
         if not check.errors and reference in existing:
             wanted = (number, amount, method, paid_on)
             student, old_amount, old_method, received = existing[reference]

@@ -170,6 +170,11 @@ CASES = {
         [PAYMENTS, "S00002,9999999999.99,cash,R1,2026-01-10", "S00002,0.01,cash,R2,2026-01-10"],
         (3, "amount", "payments of student S00002 for the term past 9999999999.99"),
     ),
+    "payment before 1900": (
+        "payments",
+        [PAYMENTS, "S00000,10,cash,R1,0001-01-01"],
+        (2, "paid_on", "cannot be dated before 01 January 1900"),
+    ),
     "unknown payer": (
         "payments",
         [PAYMENTS, "S77777,10,cash,R1,2026-01-10"],

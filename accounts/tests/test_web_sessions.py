@@ -175,6 +175,10 @@ def test_stay_signed_in_without_javascript_goes_back_to_the_page(lecturer):
     assert response.status_code == 302 and response.url == "/sessions/"
     away = client.post(reverse("accounts:session-extend"), {"next": "https://evil.example/"})
     assert away.url == "/"
+    # A bare word is no path: redirect() took it for a URL pattern's name (a 500).
+    for word in ("abc", "0", "2026-01-01", "//evil.example/"):
+        response = client.post(reverse("accounts:session-extend"), {"next": word})
+        assert (response.status_code, response.url) == (302, "/"), word
 
 
 def test_pages_carry_the_expiry_for_the_banner(lecturer, settings):

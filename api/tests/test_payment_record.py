@@ -83,6 +83,21 @@ def test_a_payment_in_the_future_is_refused(client_for, body):
     assert not Payment.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("received_at", "code"),
+    [
+        ("1899-12-31T23:59:59Z", "invalid_date"),
+        ("0001-01-01T00:00:00Z", "invalid_date"),
+        # Before year 1 in UTC: the serializer cannot even read it.
+        ("0001-01-01T00:00:00+09:00", "invalid"),
+    ],
+)
+def test_a_payment_before_1900_is_refused(client_for, body, received_at, code):
+    response = client_for("office").post(URL, {**body, "received_at": received_at}, format="json")
+    assert_error(response, 400, code)
+    assert not Payment.objects.exists()
+
+
 def test_unknown_student_or_term_is_a_404(client_for, body, billed_term):
     client = client_for("office")
     response = client.post(URL, {**body, "student_id": 10**9}, format="json")

@@ -1,5 +1,6 @@
 """A bad setting stops every entry point with its message alone and exit status 2."""
 
+import argparse
 import subprocess
 import sys
 
@@ -77,3 +78,18 @@ def test_the_sweeper_refuses_a_sweep_job_that_does_not_import(settings):
 def test_metrics_port_needs_the_loop(db):
     with pytest.raises(CommandError, match="--metrics-port only makes sense with --loop"):
         call_command("cleanup_sessions", "--metrics-port", "9100")
+
+
+@pytest.mark.parametrize("port", ["²", "١٢", "-1", "65536", ""])
+def test_a_port_that_is_no_ascii_number_is_refused_with_its_message(port):
+    # "²".isdigit() is true, and int() refused it with a traceback.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from attendance.management.commands.cleanup_sessions import port_argument
+    from config.env import host_port
+
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a port number"):
+        port_argument(port)
+    if port and port != "-1" and port != "65536":
+        with pytest.raises(ImproperlyConfigured, match="is not host:port"):
+            host_port("REDIS_SENTINELS", f"10.0.0.5:{port}")

@@ -127,3 +127,30 @@ def test_anonymous_is_sent_to_login(client, billed_term, student):
 def test_a_get_is_not_allowed(client, staff_user, student):
     client.force_login(staff_user)
     assert client.get(_url(student)).status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/Lima"])
+def test_a_payment_dated_before_1900_is_an_error_on_its_date(
+    client, staff_user, billed_term, student, settings, zone
+):
+    # Year 1 east of UTC was stored as a BC timestamp that Python cannot read back:
+    # the student's page and the receipt failed for good.
+    settings.TIME_ZONE = zone
+    client.force_login(staff_user)
+    response = client.post(_url(student), _data(billed_term, received_at="0001-01-01T00:00"))
+    assert response.status_code == 400
+    assert "A payment cannot be dated before 01 January 1900." in response.content.decode()
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["²", "٣", "-1", "1.0"])
+def test_a_term_that_is_no_number_falls_back_to_the_active_term(
+    client, staff_user, billed_term, student, raw
+):
+    client.force_login(staff_user)
+    page = client.get(reverse("payments:student-detail", args=[student.pk]), {"term": raw})
+    assert page.status_code == 200 and billed_term.name in page.content.decode()
+    response = client.post(_url(student), {**_data(billed_term, amount="x"), "term": raw})
+    assert response.status_code == 400 and Payment.objects.count() == 0

@@ -121,3 +121,13 @@ def test_an_adjustment_past_what_the_terms_total_can_hold_is_refused(billed_term
         )
     assert refused.value.code == "invalid_amount"
     assert Charge.objects.count() == charges
+
+
+@pytest.mark.django_db
+def test_a_payment_before_1900_is_refused(billed_term, student, pay):
+    with pytest.raises(ledger.LedgerError) as refused:
+        pay(student, billed_term, "10", received_at=ledger.EARLIEST_PAYMENT - timedelta(seconds=1))
+    assert refused.value.code == "invalid_date"
+    assert Payment.objects.count() == 0
+    pay(student, billed_term, "10", received_at=ledger.EARLIEST_PAYMENT)
+    assert Payment.objects.count() == 1

@@ -306,3 +306,17 @@ def test_it_runs_without_javascript_too(lecturer_client, week):
     # Plain forms post and redirect; htmx attributes only add the in-place swap.
     html = lecturer_client.get(reverse("timetable:week")).content.decode()
     assert f'<form method="post" action="{reverse("timetable:cancel")}"' in html
+
+
+def test_a_cancel_whose_next_is_no_path_goes_back_to_the_week(lecturer_client, week, course):
+    # redirect() took "abc" for a URL pattern's name: a 500 after the class was cancelled.
+    monday = Meeting.objects.get(weekday=0)
+    response = lecturer_client.post(
+        reverse("timetable:cancel"),
+        {"meeting": monday.pk, "date": "2026-03-02", "reason": "Ill", "next": "abc"},
+    )
+    week_page = reverse("timetable:course-week", args=[course.pk])
+    assert (response.status_code, response.url) == (302, week_page)
+    assert Occurrence.objects.get().status == "cancelled"
+    bad = lecturer_client.post(reverse("timetable:restore"), {"occurrence": "x", "next": "abc"})
+    assert (bad.status_code, bad.url) == (302, reverse("timetable:week"))

@@ -42,7 +42,8 @@ def interval_argument(raw: str) -> float:
 
 
 def port_argument(raw: str) -> int:
-    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+    # isascii: "²".isdigit() is true, and int() refuses it.
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 65535:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0 to 65535)")
     return int(raw)
 
