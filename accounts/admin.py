@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from accounts import codes, logins, sessions
+from accounts import codes, logins, roles, sessions
 from accounts.imports.run import FORMATS, KINDS, ImportConflict, export_school, import_school
 from accounts.invitations import invite_users
 from accounts.models import ImportRun, Invitation, SignInCode, UserSession
@@ -88,7 +88,18 @@ admin.site.unregister(Student)
 class StudentAdmin(roster_admin.StudentAdmin):
     actions = ["give_logins", "print_codes"]
 
-    @admin.action(description="Give logins (named by student number) and send invitations")
+    def has_give_logins_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("attendance.change_student") and request.user.has_perm(
+            "auth.add_user"
+        )
+
+    def has_issue_codes_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("auth.change_user")
+
+    @admin.action(
+        description="Give logins (named by student number) and send invitations",
+        permissions=["give_logins"],
+    )
     def give_logins(self, request: HttpRequest, queryset: QuerySet[Student]) -> None:
         result = logins.give_students_logins(
             students=list(queryset), by=request.user, base_url=_base_url(request)
@@ -100,17 +111,30 @@ class StudentAdmin(roster_admin.StudentAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Print one-time sign-in codes")
+    @admin.action(description="Print one-time sign-in codes", permissions=["issue_codes"])
     def print_codes(self, request: HttpRequest, queryset: QuerySet[Student]):
         users = [s.user for s in queryset.select_related("user") if s.user_id]
         if not users:
             self.message_user(request, "None of these students has a login yet.", messages.WARNING)
+            return None
+        users = _only_those_they_may_act_for(self, request, users)
+        if not users:
             return None
         try:
             return code_sheet(request, codes.issue_sign_in_codes(users=users, by=request.user))
         except codes.CodeBusy as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+
+
+SUPERUSERS_ONLY = "Skipped staff and superusers: only a superuser may do that for them."
+
+
+def _only_those_they_may_act_for(modeladmin, request: HttpRequest, users: list) -> list:
+    allowed = [user for user in users if roles.may_act_for(request.user, user)]
+    if len(allowed) < len(users):
+        modeladmin.message_user(request, SUPERUSERS_ONLY, messages.WARNING)
+    return allowed
 
 
 admin.site.unregister(User)
@@ -120,22 +144,26 @@ admin.site.unregister(User)
 class UserAdmin(DjangoUserAdmin):
     actions = ["end_sessions", "unlock", "send_invitations", "print_codes"]
 
-    @admin.action(description="Sign out everywhere (end all their sessions)")
+    @admin.action(
+        description="Sign out everywhere (end all their sessions)", permissions=["change"]
+    )
     def end_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ended = sum(sessions.end_all_sessions(user=user) for user in queryset)
+        users = _only_those_they_may_act_for(self, request, list(queryset))
+        ended = sum(sessions.end_all_sessions(user=user) for user in users)
         self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
 
-    @admin.action(description="Unlock sign-in (clear failed attempts)")
+    @admin.action(description="Unlock sign-in (clear failed attempts)", permissions=["change"])
     def unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
         cleared = sum(axes_reset(username=user.get_username()) for user in queryset)
         self.message_user(
             request, f"Unlocked; cleared {cleared} failed-attempt record(s).", messages.SUCCESS
         )
 
-    @admin.action(description="Send an invitation to set a password")
+    @admin.action(description="Send an invitation to set a password", permissions=["change"])
     def send_invitations(self, request: HttpRequest, queryset: QuerySet) -> None:
-        sent = invite_users(users=list(queryset), by=request.user, base_url=_base_url(request))
-        skipped = queryset.count() - len(sent)
+        users = _only_those_they_may_act_for(self, request, list(queryset))
+        sent = invite_users(users=users, by=request.user, base_url=_base_url(request))
+        skipped = len(users) - len(sent)
         self.message_user(
             request,
             f"Mailed {len(sent)} invitation(s)"
@@ -143,12 +171,13 @@ class UserAdmin(DjangoUserAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Print one-time sign-in codes")
+    @admin.action(description="Print one-time sign-in codes", permissions=["change"])
     def print_codes(self, request: HttpRequest, queryset: QuerySet):
+        users = _only_those_they_may_act_for(self, request, list(queryset))
+        if not users:
+            return None
         try:
-            return code_sheet(
-                request, codes.issue_sign_in_codes(users=list(queryset), by=request.user)
-            )
+            return code_sheet(request, codes.issue_sign_in_codes(users=users, by=request.user))
         except codes.CodeBusy as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
@@ -181,9 +210,19 @@ class UserSessionAdmin(ReadOnly):
     def browser(self, row: UserSession) -> str:
         return sessions.describe_browser(row.user_agent)
 
-    @admin.action(description="Sign out the selected sessions")
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("auth.change_user")
+
+    @admin.action(description="Sign out the selected sessions", permissions=["end"])
     def end_selected(self, request: HttpRequest, queryset: QuerySet[UserSession]) -> None:
-        ended = sum(sessions.end_user_session(user=row.user, session_id=row.pk) for row in queryset)
+        rows = [
+            row
+            for row in queryset.select_related("user")
+            if roles.may_act_for(request.user, row.user)
+        ]
+        if len(rows) < queryset.count():
+            self.message_user(request, SUPERUSERS_ONLY, messages.WARNING)
+        ended = sum(sessions.end_user_session(user=row.user, session_id=row.pk) for row in rows)
         self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
 
 

@@ -46,3 +46,10 @@ def home_url(user: AbstractBaseUser) -> str:
     if Student.objects.filter(user=user).exists():
         return reverse("portal:me")
     return reverse("dashboard")
+
+
+def may_act_for(actor: AbstractBaseUser, target: AbstractBaseUser) -> bool:
+    """May `actor` give `target` a way in (a sign-in code, an invitation to set a
+    password) or sign them out? Only a superuser may do it for a superuser or for
+    staff: with a code for a more powerful account, an admin would become it."""
+    return actor.is_superuser or not (target.is_superuser or target.is_staff)

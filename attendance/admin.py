@@ -202,7 +202,7 @@ class DeviceAdmin(CreatedByServiceAdmin):
         audit row."""
         return devices.revoke_device(device=device)
 
-    @admin.action(description="Revoke selected devices")
+    @admin.action(description="Revoke selected devices", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
         revoked = sum(self.revoke(request, device) for device in queryset)
         skipped = queryset.count() - revoked
@@ -246,7 +246,7 @@ class NetworkSessionAdmin(admin.ModelAdmin):
         url = reverse("admin:attendance_attendancerecord_changelist")
         return format_html('<a href="{}?session__id__exact={}">records</a>', url, session.pk)
 
-    @admin.action(description="End selected sessions")
+    @admin.action(description="End selected sessions", permissions=["change"])
     def end_selected(self, request: HttpRequest, queryset: QuerySet[NetworkSession]) -> None:
         active = list(queryset.filter(is_active=True))
         results = [sessions.end_session(session=s, by=request.user) for s in active]
@@ -375,7 +375,7 @@ class ApiTokenAdmin(CreatedByServiceAdmin):
         token, key = tokens.create_api_token(user=cleaned_data["user"], name=cleaned_data["name"])
         return token, f"API key for {token.name}: {key}"
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         active = list(queryset.filter(is_active=True))
         for token in active:

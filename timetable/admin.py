@@ -140,7 +140,13 @@ class TimetableCourseAdmin(CourseAdmin):
     inlines = [*CourseAdmin.inlines, MeetingInline]
     actions = [*(CourseAdmin.actions or []), "copy_last_terms_timetable"]
 
-    @admin.action(description="Copy last term's timetable into the active term")
+    def has_copy_timetable_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("timetable.add_meeting")
+
+    @admin.action(
+        description="Copy last term's timetable into the active term",
+        permissions=["copy_timetable"],
+    )
     def copy_last_terms_timetable(self, request: HttpRequest, queryset) -> None:
         target = Term.objects.filter(is_active=True).first()
         if target is None:
@@ -166,7 +172,13 @@ class TimetableCourseAdmin(CourseAdmin):
 class TimetableTermAdmin(TermAdmin):
     actions = [*(TermAdmin.actions or []), "copy_previous_timetable"]
 
-    @admin.action(description="Copy the previous term's timetable into this term")
+    def has_copy_timetable_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("timetable.add_meeting")
+
+    @admin.action(
+        description="Copy the previous term's timetable into this term",
+        permissions=["copy_timetable"],
+    )
     def copy_previous_timetable(self, request: HttpRequest, queryset) -> None:
         for target in queryset:
             source = meetings.previous_term(target)
@@ -232,7 +244,10 @@ class OccurrenceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Restore these cancelled classes")
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("timetable.change_occurrence")
+
+    @admin.action(description="Restore these cancelled classes", permissions=["restore"])
     def restore(self, request: HttpRequest, queryset) -> None:
         restored = 0
         for occurrence in queryset:
@@ -261,7 +276,10 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Stop these calendar addresses")
+    def has_stop_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("timetable.change_calendarfeed")
+
+    @admin.action(description="Stop these calendar addresses", permissions=["stop"])
     def revoke(self, request: HttpRequest, queryset) -> None:
         stopped = sum(feeds.feed_revoke(user=feed.user) for feed in queryset if feed.is_active)
         self.message_user(request, f"{stopped} address(es) stopped.", messages.SUCCESS)

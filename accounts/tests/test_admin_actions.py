@@ -1,0 +1,141 @@
+"""Admin actions follow Django's permissions, and nobody but a superuser can give a way
+into a staff or superuser account."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Invitation, SignInCode, UserSession
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+# Every action that changes something, by the admin that offers it.
+ACTIONS = {
+    "auth.user": ["end_sessions", "unlock", "send_invitations", "print_codes"],
+    "attendance.student": ["give_logins", "print_codes"],
+    "accounts.usersession": ["end_selected"],
+    "attendance.device": ["revoke_selected"],
+    "attendance.networksession": ["end_selected"],
+    "attendance.apitoken": ["revoke_selected"],
+    "attendance.course": ["copy_last_terms_timetable"],
+    "payments.term": ["bill_terms", "make_active", "copy_previous_timetable"],
+    "payments.payment": ["void_payments"],
+    "timetable.occurrence": ["restore"],
+    "timetable.calendarfeed": ["revoke"],
+}
+
+
+def _staff(username: str, *codenames: str, view_all: bool = True):
+    user = User.objects.create_user(username=username, password="pw", is_staff=True)
+    perms = Permission.objects.filter(codename__startswith="view_") if view_all else []
+    user.user_permissions.add(*perms)
+    for name in codenames:
+        app, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+        )
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def _offered(client: Client, model: str) -> set[str]:
+    app, name = model.split(".")
+    response = client.get(reverse(f"admin:{app}_{name}_changelist"))
+    assert response.status_code == 200, model
+    form = response.context["action_form"]  # None when no action is offered
+    return {value for value, _label in form.fields["action"].choices} if form else set()
+
+
+def test_every_action_that_changes_something_is_listed_here():
+    registered = {
+        f"{model._meta.app_label}.{model._meta.model_name}": {
+            name for name in (model_admin.actions or []) if name != "delete_selected"
+        }
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.actions
+    }
+    expected = {k: set(v) for k, v in ACTIONS.items()} | {
+        # Superusers only (its own permission), and django-axes' tidy-up of attempts
+        # that have expired anyway.
+        "outbox.outboundemail": {"send_again"},
+        "axes.accessattempt": {"cleanup_expired_attempts"},
+    }
+    assert {k: v for k, v in registered.items() if v} == expected
+
+
+def test_a_staff_login_that_may_only_view_is_offered_no_action():
+    _viewer, client = _staff("viewer")
+    for model, actions in ACTIONS.items():
+        assert not _offered(client, model) & set(actions), model
+
+
+def test_a_view_only_login_cannot_print_a_code_for_the_superuser_by_posting_the_action():
+    root = User.objects.create_superuser("root", password="pw")
+    _viewer, client = _staff("viewer")
+    response = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "print_codes", "_selected_action": [root.pk]},
+    )
+    assert response.status_code == 200  # the list again, no code sheet
+    assert 'class="code"' not in response.content.decode()
+    assert not SignInCode.objects.exists()
+
+
+def test_an_admin_who_may_change_users_gives_codes_only_to_those_below_staff():
+    root = User.objects.create_superuser("root", password="pw")
+    colleague = User.objects.create_user("colleague", password="pw", is_staff=True)
+    pupil = User.objects.create_user("pupil", password="pw", email="pupil@example.org")
+    _clerk, client = _staff("clerk", "auth.change_user")
+    chosen = [root.pk, colleague.pk, pupil.pk]
+    sheet = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "print_codes", "_selected_action": chosen},
+    )
+    assert sheet.status_code == 200
+    assert list(SignInCode.objects.values_list("user__username", flat=True)) == ["pupil"]
+    assert "only a superuser may do that for them" in sheet.content.decode()
+
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "send_invitations", "_selected_action": chosen},
+    )
+    assert list(Invitation.objects.values_list("user__username", flat=True)) == ["pupil"]
+
+
+def test_a_superuser_may_give_a_code_to_a_colleague():
+    User.objects.create_superuser("root", password="pw")
+    colleague = User.objects.create_user("colleague", password="pw", is_staff=True)
+    client = Client()
+    client.force_login(User.objects.get(username="root"))
+    response = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "print_codes", "_selected_action": [colleague.pk]},
+    )
+    assert response.status_code == 200
+    assert SignInCode.objects.get().user == colleague
+
+
+def test_an_admin_cannot_sign_out_a_superuser():
+    root = User.objects.create_superuser("root", password="pw")
+    root_client = Client()
+    root_client.force_login(root)
+    root_client.get(reverse("admin:index"))  # a web session of root's
+    assert UserSession.objects.filter(user=root).exists()
+    _clerk, client = _staff("clerk", "auth.change_user")
+    for url, chosen in (
+        (reverse("admin:auth_user_changelist"), [root.pk]),
+        (
+            reverse("admin:accounts_usersession_changelist"),
+            list(UserSession.objects.filter(user=root).values_list("pk", flat=True)),
+        ),
+    ):
+        action = "end_sessions" if "user/" in url else "end_selected"
+        client.post(url, {"action": action, "_selected_action": chosen})
+    assert UserSession.objects.filter(user=root).exists()
+    assert root_client.get(reverse("admin:index")).status_code == 200
