@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.HtmxLoginRedirectMiddleware",
     "accounts.middleware.SessionActivityMiddleware",
+    # Admin's filters and selections with values it cannot read: a message, not a 500.
+    "accounts.admin_input.AdminBadInputMiddleware",
     # A student's login opens only the students' pages (accounts/student_pages.py).
     "accounts.student_pages.StudentPagesMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
