@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -34,12 +34,6 @@ from attendance.sessions import (
 )
 
 logger = logging.getLogger("rollcall.sweeper")
-
-# The days a sweep may be run as of (`cleanup_sessions --now`) and the
-# timetable shows: a week around any of them, in any time zone, stays well
-# inside what Python's dates and PostgreSQL's hold.
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)

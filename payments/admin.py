@@ -209,10 +209,24 @@ class PaymentReversalAdmin(LedgerEntryAdmin):
         return False  # the Void action on payments makes reversals
 
 
+class DueDateExtensionForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        term = cleaned.get("term") or (self.instance.term if self.instance.term_id else None)
+        if term is not None and cleaned.get("due_on"):
+            try:
+                ledger.check_extension_date(term=term, due_on=cleaned["due_on"])
+            except ledger.LedgerError as exc:
+                self.add_error("due_on", exc.message)
+        return cleaned
+
+
 @admin.register(DueDateExtension)
 class DueDateExtensionAdmin(admin.ModelAdmin):
     """Payment plans. Saving and deleting go through the ledger, which moves the
     student's balance row to the new due date in the same transaction."""
+
+    form = DueDateExtensionForm
 
     list_display = ["student", "term", "due_on", "reason", "granted_by"]
     list_filter = ["term"]

@@ -27,8 +27,8 @@ from django.db.models import F
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from attendance.days import FIRST_DAY, LAST_DAY
 from attendance.models import Student
-from attendance.sweeper import FIRST_DAY
 from payments.balances import Drift, find_drift
 from payments.models import (
     MAX_MONEY,
@@ -362,6 +362,19 @@ def activate_term(*, term: Term) -> Term:
     return term
 
 
+def check_extension_date(*, term: Term, due_on: date) -> None:
+    """An extension moves the due date later: not to the term's own date or before
+    it (the student would be overdue at once), and not past the last day a
+    record may name."""
+    if due_on <= term.due_on:
+        raise LedgerError(
+            f"An extension must be later than the term's due date, {term.due_on:%d %b %Y}.",
+            code="invalid_date",
+        )
+    if due_on > LAST_DAY:
+        raise LedgerError(f"An extension cannot run past {LAST_DAY:%d %b %Y}.", code="invalid_date")
+
+
 def extend_due_date(
     *,
     student: Student,
@@ -378,6 +391,7 @@ def extend_due_date(
     reason = (reason or "").strip()
     if not reason:
         raise LedgerError("Give a reason for the extension.", code="reason_required")
+    check_extension_date(term=term, due_on=due_on)
     with transaction.atomic():
         _lock_student(student)
         extension, created = DueDateExtension.objects.get_or_create(

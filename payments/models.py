@@ -20,6 +20,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Round
 from django.db.models.lookups import Exact, LessThan
 
+from attendance.days import FIRST_DAY, LAST_DAY
 from attendance.models import Student
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -86,6 +87,22 @@ class Term(models.Model):
             models.CheckConstraint(condition=Q(fee__gte=0), name="term_fee_not_negative"),
             models.CheckConstraint(
                 condition=Q(ends_on__gte=models.F("starts_on")), name="term_ends_after_start"
+            ),
+            # The days the timetable and the sweep know (attendance.sweeper): a due
+            # date of 9999-12-31 leaves no room for an extension or a reminder.
+            models.CheckConstraint(
+                condition=Q(
+                    year__gte=FIRST_DAY.year,
+                    year__lte=LAST_DAY.year,
+                    starts_on__gte=FIRST_DAY,
+                    ends_on__lte=LAST_DAY,
+                    due_on__gte=FIRST_DAY,
+                    due_on__lte=LAST_DAY,
+                ),
+                name="term_dates_in_range",
+                violation_error_message=(
+                    f"A term's year and dates must fall between {FIRST_DAY:%Y} and {LAST_DAY:%Y}."
+                ),
             ),
         ]
 

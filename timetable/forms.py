@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from attendance.courses import MAX_LATE_AFTER_MINUTES
-from attendance.sweeper import FIRST_DAY, LAST_DAY
+from attendance.days import FIRST_DAY, LAST_DAY
 
 # A class's day: one the timetable can show.
 DAY_VALIDATORS = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]

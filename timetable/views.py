@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from attendance import courses as course_settings
+from attendance.days import FIRST_DAY, LAST_DAY
 from attendance.models import Course
 from attendance.selectors import courses_for_user
-from attendance.sweeper import FIRST_DAY, LAST_DAY
 from attendance.web import back_to
 from timetable import calendar_file, feeds, meetings, selectors
 from timetable.forms import (

@@ -25,8 +25,8 @@ from accounts.imports.rows import (
     chunked,
     report_progress,
 )
+from attendance.days import FIRST_DAY
 from attendance.models import Student
-from attendance.sweeper import FIRST_DAY
 from payments import ledger
 from payments.models import MAX_MONEY, Balance, Payment, Term
 

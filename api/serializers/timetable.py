@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from api.serializers.courses import CourseSerializer
-from attendance.sweeper import FIRST_DAY, LAST_DAY
+from attendance.days import FIRST_DAY, LAST_DAY
 from timetable.schedule import Status
 
 STATUSES = [

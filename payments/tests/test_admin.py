@@ -211,3 +211,45 @@ def test_extensions_and_a_terms_due_date_changed_in_admin_reach_the_balance_rows
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not DueDateExtension.objects.exists()
     assert Balance.objects.get(student=students[0], term=billed_term).due_on == moved
+
+
+@pytest.mark.django_db
+def test_admin_refuses_a_term_date_past_what_records_may_name(admin_client, billed_term):
+    change = reverse("admin:payments_term_change", args=[billed_term.pk])
+    data = {
+        "name": billed_term.name,
+        "year": billed_term.year,
+        "starts_on": billed_term.starts_on,
+        "ends_on": billed_term.ends_on,
+        "fee": billed_term.fee,
+        "due_on": "9999-12-31",
+    }
+    response = admin_client.post(change, data)
+    assert response.status_code == 200
+    assert "must fall between 1900 and 2999" in response.content.decode()
+    billed_term.refresh_from_db()
+    assert billed_term.due_on.year < 3000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("days", [0, -3, -10_000])
+def test_an_extension_must_be_later_than_the_terms_due_date(
+    admin_client, billed_term, students, days
+):
+    from datetime import timedelta
+
+    from payments import ledger
+    from payments.models import Balance, DueDateExtension
+
+    due_on = billed_term.due_on + timedelta(days=days)
+    response = admin_client.post(
+        reverse("admin:payments_duedateextension_add"),
+        {"student": students[0].pk, "term": billed_term.pk, "due_on": due_on, "reason": "Plan"},
+    )
+    assert response.status_code == 200
+    assert "An extension must be later than the term&#x27;s due date" in response.content.decode()
+    with pytest.raises(ledger.LedgerError) as refused:
+        ledger.extend_due_date(student=students[0], term=billed_term, due_on=due_on, reason="x")
+    assert refused.value.code == "invalid_date"
+    assert not DueDateExtension.objects.exists()
+    assert Balance.objects.get(student=students[0], term=billed_term).due_on == billed_term.due_on

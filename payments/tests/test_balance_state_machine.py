@@ -122,6 +122,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def extend(self, i, offset):
         student = self.students[i % len(self.students)]
         due_on = TODAY + timedelta(days=offset)
+        if due_on <= self.term.due_on:
+            # Not later than everyone's date: refused, and nothing moves.
+            with pytest.raises(ledger.LedgerError):
+                ledger.extend_due_date(
+                    student=student, term=self.term, due_on=due_on, reason="Plan"
+                )
+            return
         ledger.extend_due_date(student=student, term=self.term, due_on=due_on, reason="Plan")
         self.row(student)["due_on"] = due_on
         self.extended.add(student.pk)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -58,3 +58,24 @@ def test_a_term_cannot_end_before_it_starts_or_cost_less_than_nothing():
     assert not Term.objects.filter(name="Backwards").exists()
     negative.refresh_from_db()
     assert negative.fee == Decimal("120.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"due_on": date(9999, 12, 31)},
+        {"due_on": date(1, 1, 1)},
+        {"starts_on": date(1899, 12, 31)},
+        {"ends_on": date(3000, 1, 1)},
+        {"year": 3000},
+    ],
+)
+def test_a_terms_year_and_dates_stay_within_the_days_a_record_may_name(change):
+    # A due date of 9999-12-31 left no room for an extension, and seeding the
+    # demo on top of it failed adding days to it.
+    term = _term("Range")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Term.objects.filter(pk=term.pk).update(**change)
+    term.refresh_from_db()
+    assert term.due_on == timezone.localdate() + timedelta(days=30)

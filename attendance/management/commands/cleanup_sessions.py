@@ -11,9 +11,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from attendance.days import FIRST_DAY, LAST_DAY
 from attendance.models import NetworkSession
 from attendance.sessions import CleanupResult, cleanup_expired_sessions, end_all_active_sessions
-from attendance.sweeper import FIRST_DAY, LAST_DAY, rotate_codes_until, sweep_once
+from attendance.sweeper import rotate_codes_until, sweep_once
 from realtime import broadcast
 
 # A century: older than that is every session there is, and a larger number
