@@ -15,6 +15,7 @@ student) and payments never lose each other's updates. The database derives
 the balance and the state from the sums.
 """
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class RecordResult:
     created: bool  # False when this idempotency key had already recorded the payment
 
 
+PLAIN_AMOUNT = re.compile(r"[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)")
 EARLIEST_PAYMENT = datetime.combine(FIRST_DAY, time(0), tzinfo=UTC)
 EARLIEST_PAYMENT_MESSAGE = f"A payment cannot be dated before {FIRST_DAY:%d %B %Y}."
 
@@ -77,6 +79,10 @@ EARLIEST_PAYMENT_MESSAGE = f"A payment cannot be dated before {FIRST_DAY:%d %B %
 def clean_amount(value: object) -> Decimal:
     """A positive amount of money with at most two decimals, or LedgerError."""
     not_a_number = LedgerError("Enter the amount as a number, like 80.00.", code="invalid_amount")
+    if isinstance(value, str) and not PLAIN_AMOUNT.fullmatch(value.strip()):
+        # Decimal() also reads "1_000", "1E+2" and the digits of other scripts:
+        # a file or a form says an amount the way a receipt does, or not at all.
+        raise not_a_number
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

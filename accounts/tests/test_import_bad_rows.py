@@ -160,9 +160,24 @@ CASES = {
         [PAYMENTS, "S00000,10,cash,R\x001,2026-01-10"],
         (2, "reference", "control character (U+0000)"),
     ),
+    "amount with a thousands separator": (
+        "payments",
+        [PAYMENTS, "S00000,1_000,cash,R1,2026-01-10"],
+        (2, "amount", "Enter the amount as a number"),
+    ),
+    "amount in other digits": (
+        "payments",
+        [PAYMENTS, "S00000,\u0665\u0660,cash,R1,2026-01-10"],
+        (2, "amount", "Enter the amount as a number"),
+    ),
+    "amount with an exponent": (
+        "payments",
+        [PAYMENTS, "S00000,1E+2,cash,R1,2026-01-10"],
+        (2, "amount", "Enter the amount as a number"),
+    ),
     "amount of thirty digits": (
         "payments",
-        [PAYMENTS, "S00000,1e30,cash,R1,2026-01-10"],
+        [PAYMENTS, f"S00000,{10**30},cash,R1,2026-01-10"],
         (2, "amount", "at most 9999999999.99"),
     ),
     "payments past what the ledger holds": (

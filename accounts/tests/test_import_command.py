@@ -46,6 +46,10 @@ def test_bad_rows_exit_1_with_row_column_and_reason(tmp_path, db_path):
         (["--kind", "teachers", "x.csv"], "invalid choice: 'teachers'"),
         (["--kind", "students", "no-such-file.csv"], "no such file"),
         (["students.csv"], "the following arguments are required: --kind"),
+        (
+            ["--kind", "students", "--base-url", "javascript:alert(1)", "x.csv"],
+            "--base-url 'javascript:alert(1)' is not an http:// or https:// address",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, db_path):

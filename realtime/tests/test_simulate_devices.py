@@ -40,6 +40,8 @@ def server(transactional_db, tmp_path):
         (["--course", "MATH101", "--count", "6"], "has only 5 active enrolled students"),
         (["--course", "MATH101", "--count", "0"], "use 1 to"),
         (["--course", "MATH101", "--heartbeat", "0"], "--heartbeat must be more than 0"),
+        (["--course", "MATH101", "--heartbeat", "nan"], "--heartbeat must be more than 0"),
+        (["--course", "MATH101", "--duration", "inf"], "--duration must be more than 0"),
     ],
 )
 @pytest.mark.django_db

@@ -5,7 +5,9 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import URLValidator
 
 from accounts.imports.rows import CHANGED, ERROR, NEW, UNCHANGED
 from accounts.imports.run import KINDS, ImportConflict, import_school
@@ -53,6 +55,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, kind: str, file: Path, dry_run: bool, base_url: str, **options):
+        try:
+            # It starts every invitation link the import mails.
+            URLValidator(schemes=["http", "https"])(base_url)
+        except ValidationError:
+            self.stderr.write(
+                f"import_school: --base-url {base_url!r} is not an http:// or https:// address"
+            )
+            sys.exit(2)
         if not file.is_file():
             self.stderr.write(f"import_school: no such file: {file}")
             sys.exit(2)

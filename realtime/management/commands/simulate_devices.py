@@ -9,6 +9,7 @@ and their tokens kept in a state file (git-ignored) for the next run.
 
 import asyncio
 import contextlib
+import math
 import re
 import signal
 import socket
@@ -78,7 +79,8 @@ class Command(BaseCommand):
         if not 1 <= count <= MAX_COUNT:
             raise _bad(f"--count {count}: use 1 to {MAX_COUNT}.")
         for name in ("heartbeat", "duration"):
-            if options[name] is not None and options[name] <= 0:
+            # Written so that nan and inf fail too: every comparison with nan is false.
+            if options[name] is not None and not 0 < options[name] < math.inf:
                 raise _bad(f"--{name} must be more than 0 seconds.")
         if not 1 <= options["concurrency"] <= 1000:
             raise _bad("--concurrency: use 1 to 1000.")
