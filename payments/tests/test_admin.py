@@ -193,15 +193,7 @@ def test_extensions_and_a_terms_due_date_changed_in_admin_reach_the_balance_rows
 
     moved = billed_term.due_on - timedelta(days=3)
     change = reverse("admin:payments_term_change", args=[billed_term.pk])
-    data = {
-        "name": billed_term.name,
-        "year": billed_term.year,
-        "starts_on": billed_term.starts_on,
-        "ends_on": billed_term.ends_on,
-        "fee": billed_term.fee,
-        "due_on": moved,
-    }
-    assert admin_client.post(change, data).status_code == 302
+    assert admin_client.post(change, _term_form(billed_term, due_on=moved)).status_code == 302
     due = dict(Balance.objects.filter(term=billed_term).values_list("student_id", "due_on"))
     assert due[students[0].pk] == later  # the agreed plan stands
     assert {due[s.pk] for s in students[1:]} == {moved}
@@ -216,15 +208,7 @@ def test_extensions_and_a_terms_due_date_changed_in_admin_reach_the_balance_rows
 @pytest.mark.django_db
 def test_admin_refuses_a_term_date_past_what_records_may_name(admin_client, billed_term):
     change = reverse("admin:payments_term_change", args=[billed_term.pk])
-    data = {
-        "name": billed_term.name,
-        "year": billed_term.year,
-        "starts_on": billed_term.starts_on,
-        "ends_on": billed_term.ends_on,
-        "fee": billed_term.fee,
-        "due_on": "9999-12-31",
-    }
-    response = admin_client.post(change, data)
+    response = admin_client.post(change, _term_form(billed_term, due_on="9999-12-31"))
     assert response.status_code == 200
     assert "must fall between 1900 and 2999" in response.content.decode()
     billed_term.refresh_from_db()
@@ -253,3 +237,9 @@ def test_an_extension_must_be_later_than_the_terms_due_date(
     assert refused.value.code == "invalid_date"
     assert not DueDateExtension.objects.exists()
     assert Balance.objects.get(student=students[0], term=billed_term).due_on == billed_term.due_on
+
+
+def _term_form(term, **changes) -> dict:
+    """Admin's change form for `term`, as it stands, with `changes`."""
+    fields = ("name", "year", "starts_on", "ends_on", "fee", "due_on")
+    return {name: getattr(term, name) for name in fields} | changes
