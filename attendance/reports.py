@@ -25,9 +25,15 @@ NAME_ORDER = ("last_name", "first_name", "student_number", "pk")
 SORTS = ("name", "-name", "rate", "-rate", "absent", "-absent")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_safe(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Keep a spreadsheet from reading a cell as a formula, also one behind spaces
+    (a spreadsheet that trims cells would read " =1+2" as one)."""
+    if value[:1] in FORMULA_STARTS or value.lstrip()[:1] in FORMULA_STARTS:
+        return f"'{value}"
+    return value
 
 
 def below_threshold(

@@ -17,6 +17,13 @@ from outbox.models import OutboundEmail
 KEY_HEADER = "X-Outbox-Key"
 
 
+def one_line(subject: str) -> str:
+    """A subject as one line of at most 300 characters. A line break in a name that
+    went into it (a course code, a student's name edited in admin) would make
+    Django refuse the header at every attempt: the mail would never go."""
+    return " ".join(subject.split())[:300]
+
+
 def enqueue(
     *,
     key: str,
@@ -40,7 +47,7 @@ def enqueue(
         key=key,
         defaults={
             "to": recipients,
-            "subject": subject[:300],
+            "subject": one_line(subject),
             "body_text": text,
             "body_html": html,
             "from_email": from_email,
@@ -80,7 +87,7 @@ def enqueue_many(mails: Iterable[OutgoingMail], *, batch_size: int = 1000) -> No
             OutboundEmail(
                 key=mail.key,
                 to=recipients,
-                subject=mail.subject[:300],
+                subject=one_line(mail.subject),
                 body_text=mail.text,
                 body_html=mail.html,
                 from_email=mail.from_email,

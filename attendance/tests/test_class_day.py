@@ -205,6 +205,8 @@ def test_the_projector_shows_the_code_qr_countdown_and_counts(lecturer_client, r
     assert "<strong>2</strong> of 5 checked in" in html
     assert '<meta http-equiv="refresh"' in html  # inside <noscript>
     assert 'src="/static/js/projector.js"' in html
+    # htmx without eval or script tags, as on every page built on base.html.
+    assert '"allowEval": false, "allowScriptTags": false' in html
     fragment = lecturer_client.get(
         reverse("session-projector", args=[running.pk]), **HTMX
     ).content.decode()

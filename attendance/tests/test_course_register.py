@@ -258,3 +258,20 @@ def test_a_course_without_ended_sessions_shows_the_empty_state(lecturer_client, 
 def test_a_course_without_students_says_how_to_add_them(lecturer_client, course):
     html = lecturer_client.get(page_url(course)).content.decode()
     assert "No students are enrolled" in html
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        (" =1+2", "' =1+2"),
+        ("\t@SUM(A1)", "'\t@SUM(A1)"),
+        ("  -2", "'  -2"),
+        ("Ada", "Ada"),
+        (" Ada", " Ada"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_is_defused_even_behind_spaces(value, written):
+    from attendance.reports import csv_safe
+
+    assert csv_safe(value) == written

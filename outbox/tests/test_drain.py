@@ -125,3 +125,15 @@ def test_drain_costs_the_same_queries_for_one_mail_and_for_many(django_assert_nu
     OutboundEmail.objects.update(status="pending", next_attempt_at=timezone.now())
     with django_assert_num_queries(7 + 20):
         drain()
+
+
+def test_a_subject_with_a_line_break_from_a_name_is_sent_on_one_line():
+    # A course code or a student's name edited in admin may hold one; Django
+    # refused the header at every attempt and the mail never went.
+    enqueue(
+        key="excuse:1", to=["l@example.org"], subject="Excuse from Ada\r\nBcc: x@evil", text="b"
+    )
+    assert drain()["mail_sent"] == 1
+    [sent] = mail.outbox
+    assert sent.subject == "Excuse from Ada Bcc: x@evil"
+    assert sent.bcc == [] and sent.recipients() == ["l@example.org"]
