@@ -28,6 +28,15 @@ MESSAGE = "Your session ended while the page was loading. Please sign in again."
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
+    def process_request(self, request: HttpRequest) -> None:
+        # Session keys are made of lowercase letters and digits. A cookie holding
+        # anything else (a NUL, written as "\000" in a quoted cookie) is no session
+        # of ours, and PostgreSQL refuses a NUL in the look-up: a 500 on every page.
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key is not None and not (key.isascii() and key.isalnum()):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        super().process_request(request)
+
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
         if session is not None and session.modified and not session.is_empty():

@@ -357,6 +357,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # Only the sign-in paths (accounts/api.py) name a scope; nothing else is throttled.
     "DEFAULT_THROTTLE_RATES": {"sign-in": envstr("API_SIGN_IN_RATE", "10/min")},
+    # Throttle by REMOTE_ADDR, which daphne --proxy-headers sets from what nginx
+    # forwards. Left unset, DRF would read X-Forwarded-For as the client sent it,
+    # and a new made-up address each time would never be throttled.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roll-call API",

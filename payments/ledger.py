@@ -270,6 +270,13 @@ def record_payment(
     if method not in Payment.Method.values:
         raise LedgerError("Choose how the payment was made.", code="invalid_method")
     now = now or timezone.now()
+    # What this call asks for, to compare with a payment its key already made.
+    asked = {"term_id": term.pk, "amount": amount, "method": method}
+    asked["note"] = (note or "").strip()[:300]
+    if (reference or "").strip():
+        asked["reference"] = reference.strip()
+    if received_at is not None:
+        asked["received_at"] = received_at
     received_at = received_at or now
     if received_at > now:
         raise LedgerError("A payment cannot be received in the future.", code="future_payment")
@@ -283,7 +290,7 @@ def record_payment(
         # for the first submission and then finds its payment.
         _lock_student(student)
         if idempotency_key is not None:
-            existing = _payment_for_key(idempotency_key, student=student)
+            existing = _payment_for_key(idempotency_key, student=student, asked=asked)
             if existing is not None:
                 return RecordResult(payment=existing, created=False)
         try:
@@ -304,7 +311,7 @@ def record_payment(
         except IntegrityError:
             # Another student's submission won the same key or reference.
             if idempotency_key is not None:
-                existing = _payment_for_key(idempotency_key, student=student)
+                existing = _payment_for_key(idempotency_key, student=student, asked=asked)
                 if existing is not None:
                     return RecordResult(payment=existing, created=False)
             if Payment.objects.filter(reference=reference).exists():
@@ -315,10 +322,23 @@ def record_payment(
     return RecordResult(payment=payment, created=True)
 
 
-def _payment_for_key(key: uuid.UUID, *, student: Student) -> Payment | None:
+def _payment_for_key(key: uuid.UUID, *, student: Student, asked: dict) -> Payment | None:
+    """The payment `key` already recorded, if it recorded this one. The same key with
+    another student, amount, method, term, reference, date or note is another
+    payment, and is refused rather than answered with the first."""
     payment = Payment.objects.filter(idempotency_key=key).first()
-    if payment is not None and payment.student_id != student.pk:
+    if payment is None:
+        return None
+    if payment.student_id != student.pk:
         raise LedgerError("This form was already used for another student.", code="key_reused")
+    differing = sorted(name for name, value in asked.items() if getattr(payment, name) != value)
+    if differing:
+        raise LedgerError(
+            "This idempotency key already recorded a payment with another "
+            f"{', '.join(name.removesuffix('_id') for name in differing)}; "
+            "use a new key for a new payment.",
+            code="key_reused",
+        )
     return payment
 
 

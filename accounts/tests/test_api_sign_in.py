@@ -55,6 +55,21 @@ def test_the_token_path_is_throttled_per_address(client, lecturer, monkeypatch):
     assert post(client, "api-token", right, REMOTE_ADDR="10.6.6.6").status_code == 201
 
 
+def test_a_made_up_forwarded_address_does_not_escape_the_throttle(client, lecturer, monkeypatch):
+    monkeypatch.setattr(SignInThrottle, "rate", "3/min", raising=False)
+    answers = [
+        post(
+            client,
+            "api-token",
+            {"username": "x", "password": "y"},
+            REMOTE_ADDR="10.7.7.7",
+            HTTP_X_FORWARDED_FOR=f"1.2.3.{i}",
+        ).status_code
+        for i in range(4)
+    ]
+    assert answers[-1] == 429, answers
+
+
 def test_the_login_path_is_throttled_too(client, lecturer, monkeypatch):
     monkeypatch.setattr(SignInThrottle, "rate", "2/min", raising=False)
     for _ in range(2):

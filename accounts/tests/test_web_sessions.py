@@ -197,3 +197,16 @@ def test_the_sweep_forgets_sessions_that_ended(lecturer):
     Session.objects.filter(session_key=client.session.session_key).delete()
     assert sweep_job(now=timezone.now()) == {"web_sessions_forgotten": 1}
     assert not UserSession.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/login/", "/api/courses/"])
+def test_a_session_cookie_that_is_no_session_key_is_ignored(client, path, lecturer, course):
+    # '"abc\000x"' is a quoted cookie holding a NUL: PostgreSQL refused it in the
+    # session look-up, a 500 on every page, even for a request with an API token.
+    from attendance.tokens import create_api_token
+
+    _token, key = create_api_token(user=lecturer, name="t")
+    response = client.get(
+        path, HTTP_COOKIE='sessionid="abcdefgh\\000x"', HTTP_AUTHORIZATION=f"Token {key}"
+    )
+    assert response.status_code == 200

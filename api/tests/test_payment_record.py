@@ -42,6 +42,28 @@ def test_a_repeated_idempotency_key_returns_the_first_payment(client_for, body):
     assert Payment.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"amount": "70.00"}, "amount"),
+        ({"method": "card"}, "method"),
+        ({"reference": "OTHER-1"}, "reference"),
+        ({"note": "Another"}, "note"),
+        ({"received_at": "2026-01-05T10:00:00Z"}, "received_at"),
+    ],
+)
+def test_a_key_used_again_for_another_payment_is_refused(client_for, body, change, named):
+    # It once answered with the first payment: the client thought its second was
+    # recorded.
+    body["idempotency_key"] = str(uuid.uuid4())
+    client = client_for("office")
+    assert client.post(URL, body, format="json").status_code == 201
+    response = client.post(URL, {**body, **change}, format="json")
+    assert_error(response, 400, "key_reused")
+    assert f"another {named};" in response.json()["detail"]
+    assert Payment.objects.count() == 1
+
+
 def test_a_used_reference_is_a_409(client_for, body):
     client = client_for("office")
     assert client.post(URL, {**body, "reference": "R-1"}, format="json").status_code == 201

@@ -101,6 +101,8 @@ def test_generating_the_schema_gives_no_warnings(db, tmp_path):
     [
         ("post", "/api/docs/", 405),
         ("post", "/api/schema/", 405),
+        ("options", "/api/docs/", 405),
+        ("options", "/api/schema/", 405),
         ("get", "/api/schema/?format=xml", 404),
     ],
 )

@@ -8,6 +8,9 @@ from rest_framework.permissions import AllowAny
 class _JsonErrors:
     # These views render with YAML or an HTML template; an error (a wrong
     # method, an unknown ?format=) would come out in that form instead of JSON.
+    # OPTIONS too: DRF's metadata answer went through the HTML renderer (a 500).
+    http_method_names = ["get", "head"]
+
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
         answer = JsonResponse(response.data, status=response.status_code)
