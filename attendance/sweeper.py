@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -86,7 +86,11 @@ def sweep_once(*, hours: int | None = None, now: datetime | None = None) -> Swee
     and every job claims its work)."""
     metrics.sweep_began()
     close_old_connections()
-    now = now or timezone.now()
+    # In UTC: `--now` is read in the school's zone, and arithmetic on a zone-aware
+    # moment counts wall-clock time (four hours before 03:10 on a spring-forward
+    # morning would be three real hours), and two moments of one zone compare by
+    # their wall-clock times, fold or no fold.
+    now = (now or timezone.now()).astimezone(UTC)
     try:
         superseded = supersede_duplicate_sessions(now=now)
         cleanup = cleanup_expired_sessions(hours=hours, now=now)

@@ -1,6 +1,7 @@
 """A user's classes as an iCalendar file (RFC 5545), written with the icalendar library.
 
-Each class is one event at its local time with the school's zone (a VTIMEZONE
+Each class is one event at its local time with the school's zone and its
+length in real time (a VTIMEZONE
 is included, so a phone in another zone still shows the right moment), from
 four weeks back to half a year ahead. Cancelled classes stay in the file as
 STATUS:CANCELLED, so calendars strike them through; days the school is
@@ -8,7 +9,7 @@ closed have no event. The UID is the meeting and the date, so an edit of the
 meeting updates the same event in the phone's calendar.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from icalendar import Calendar, Event
@@ -25,7 +26,10 @@ def _event(planned: PlannedClass, *, host: str, now: datetime) -> Event:
     event.add("uid", f"{planned.key}@{host}")
     event.add("dtstamp", now)
     event.add("dtstart", planned.local_start)
-    event.add("dtend", planned.local_end)
+    # A duration, not an end: an end in the repeated hour of an autumn night
+    # (01:30 for a 00:30 class of an hour, the second 01:30) reads as the first
+    # one, and the event would last 30 minutes, or none.
+    event.add("duration", planned.ends_at.astimezone(UTC) - planned.starts_at.astimezone(UTC))
     event.add("summary", f"{planned.course.code} {planned.course.title}")
     if planned.room:
         event.add("location", planned.room)
@@ -52,5 +56,10 @@ def calendar_for(*, user: AbstractBaseUser, host: str, now: datetime) -> bytes:
     for planned in classes:
         if planned.status != Status.CLOSED:
             calendar.add_component(_event(planned, host=host, now=now))
-    calendar.add_missing_timezones()
+    # The zone's rules for the years the file covers (icalendar's default stops
+    # at 2038, after which a calendar would put summer classes an hour off).
+    calendar.add_missing_timezones(
+        first_date=today - timedelta(days=PAST_DAYS + 366),
+        last_date=today + timedelta(days=FUTURE_DAYS + 366),
+    )
     return calendar.to_ical()

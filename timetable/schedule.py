@@ -24,8 +24,18 @@ def school_zone():
 
 def local_datetime(day: date, at: time) -> datetime:
     """`at` on `day` in the school's zone. A time skipped by a clock change counts
-    with the offset before the change (02:30 on a spring-forward night is 03:30)."""
-    return datetime.combine(day, at, tzinfo=school_zone())
+    with the offset before the change (02:30 on a spring-forward night is 03:30),
+    and is given as the time it is (03:30), not as one that never happens."""
+    zone = school_zone()
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def real_minus(moment: datetime, delta: timedelta) -> datetime:
+    """`delta` of real time before `moment`, in the school's zone. Subtracting from a
+    zone-aware datetime counts wall-clock time: five minutes before 03:00 on a
+    spring-forward morning would be 02:55, a time that does not exist and means
+    03:55."""
+    return timezone.localtime(moment.astimezone(UTC) - delta, school_zone())
 
 
 def local_date(moment: datetime) -> date:
@@ -101,7 +111,7 @@ class PlannedClass:
 
     @property
     def opens_at(self) -> datetime:
-        return self.starts_at - open_lead()
+        return real_minus(self.starts_at, open_lead())
 
     @property
     def session(self) -> NetworkSession | None:

@@ -4,7 +4,7 @@ or run one whole sweep as if it were another time (--now), for demos and checks.
 import argparse
 import signal
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -73,7 +73,8 @@ def iso_time_argument(raw: str) -> datetime:
         )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
-    return moment
+    # In UTC, so that ages and comparisons count real time across a clock change.
+    return moment.astimezone(UTC)
 
 
 def _age(session: NetworkSession, now: datetime) -> str:
