@@ -92,9 +92,17 @@ def start_session(
     (see schedule_session).
     """
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    # A timetabled class's session is dated by the class: one at 00:00 opens at
+    # 23:55 and belongs to the day it is held, where a start by hand at 00:05
+    # finds it.
+    today = timezone.localdate(scheduled_start or now)
+    days = {today, timezone.localdate(now)}
     for _attempt in range(10):
-        existing = NetworkSession.objects.filter(course=course, date=today, is_active=True).first()
+        existing = (
+            NetworkSession.objects.filter(course=course, date__in=days, is_active=True)
+            .order_by("-date")
+            .first()
+        )
         if existing is not None:
             return existing, False
         try:
@@ -144,13 +152,13 @@ def open_scheduled_sessions(
     """
     if not classes:
         return []
-    today = timezone.localdate(now)
     join_codes = codes.unused_join_codes(len(classes))
     with transaction.atomic():
         opened = NetworkSession.objects.bulk_create(
             NetworkSession(
                 course_id=item.course_id,
-                date=today,
+                # Dated by the class, as start_session does.
+                date=timezone.localdate(item.scheduled_start),
                 started_at=now,
                 scheduled_start=item.scheduled_start,
                 late_after_minutes=item.late_after_minutes,

@@ -162,7 +162,26 @@ def test_a_class_ended_early_by_the_lecturer_is_left_alone(course, make_meeting,
 def test_a_class_just_after_midnight_opens_the_evening_before(course, make_meeting):
     make_meeting(course, weekday=1, at=time(0, 2), minutes=30)
     assert sweep_job(now=at(MONDAY, 23, 57)) == {"classes_opened": 1}
-    assert Occurrence.objects.get().date == MONDAY + timedelta(days=1)
+    tuesday = MONDAY + timedelta(days=1)
+    assert Occurrence.objects.get().date == tuesday
+    # Its session is Tuesday's too (it was dated by its opening, Monday), so a
+    # start by hand after midnight finds it rather than making a second session
+    # and ending this one's register early.
+    session = NetworkSession.objects.get(course=course)
+    assert session.date == tuesday
+    again, created = start_session(course=course, by=None, now=at(tuesday, 0, 5))
+    assert (again.pk, created) == (session.pk, False)
+    assert NetworkSession.objects.filter(course=course, is_active=True).count() == 1
+
+
+def test_a_lecturer_who_starts_just_before_midnight_keeps_that_session(course, make_meeting):
+    # Started by hand at 23:50 for the 00:02 class: the sweep takes it over.
+    make_meeting(course, weekday=1, at=time(0, 2), minutes=30)
+    by_hand, _ = start_session(course=course, by=None, now=at(MONDAY, 23, 50))
+    assert sweep_job(now=at(MONDAY, 23, 57)) == {"classes_opened": 1}
+    assert list(NetworkSession.objects.filter(is_active=True)) == [by_hand]
+    by_hand.refresh_from_db()
+    assert by_hand.scheduled_start == at(MONDAY + timedelta(days=1), 0, 2)
 
 
 def test_editing_a_meeting_never_rewrites_a_class_that_happened(course, make_meeting):
