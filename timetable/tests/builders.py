@@ -16,13 +16,17 @@ MONDAY = date(2026, 3, 2)
 
 
 def spring_term() -> Term:
+    return make_term("Spring Term", date(2026, 1, 5), date(2026, 4, 24), due_on=date(2026, 2, 1))
+
+
+def make_term(name: str, starts_on: date, ends_on: date, *, due_on: date) -> Term:
     return Term.objects.create(
-        name="Spring Term",
-        year=2026,
-        starts_on=date(2026, 1, 5),
-        ends_on=date(2026, 4, 24),
+        name=name,
+        year=starts_on.year,
+        starts_on=starts_on,
+        ends_on=ends_on,
         fee=Decimal("120.00"),
-        due_on=date(2026, 2, 1),
+        due_on=due_on,
     )
 
 

@@ -2,7 +2,6 @@
 real minutes, in the calendar file too, and the sweep's --now read in real time."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -14,11 +13,10 @@ from icalendar import Calendar
 from attendance import sweeper
 from attendance.models import NetworkSession
 from attendance.sessions import start_session
-from payments.models import Term
 from timetable import feeds
 from timetable.schedule import meeting_times
 from timetable.selectors import classes_between, own_courses
-from timetable.tests.builders import new_meeting
+from timetable.tests.builders import make_term, new_meeting
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +37,7 @@ def keep_the_test_connection(monkeypatch):
 
 @pytest.fixture
 def year():
-    return Term.objects.create(
-        name="Year",
-        year=2026,
-        starts_on=date(2026, 1, 1),
-        ends_on=date(2026, 12, 31),
-        fee=Decimal("1"),
-        due_on=date(2026, 12, 31),
-    )
+    return make_term("Year", date(2026, 1, 1), date(2026, 12, 31), due_on=date(2026, 12, 31))
 
 
 def once(course, term, day: date, at: time, minutes: int):
