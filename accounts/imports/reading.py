@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import logging
-import unicodedata
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -31,8 +31,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # An XLSX is a zip of XML: 10 MB of it can unpack to far more, and openpyxl
 # holds a sheet's shared strings in memory. This many times the byte limit.
 XLSX_UNPACKED_FACTOR = 10
-# Control characters, lone surrogates, line and paragraph separators.
-UNWRITABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Unicode's control characters (category Cc), lone surrogates (Cs), and the line
+# and paragraph separators (Zl, Zp): one pass of a compiled class per cell.
+UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 class ImportFileError(Exception):
@@ -158,10 +159,8 @@ def _xlsx_records(data: bytes):
 
 def unwritable_character(text: str) -> str | None:
     """The first character of `text` that no imported value may hold, if any."""
-    for char in text:
-        if unicodedata.category(char) in UNWRITABLE_CATEGORIES:
-            return char
-    return None
+    found = UNWRITABLE.search(text)
+    return found.group() if found else None
 
 
 def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table:
