@@ -16,6 +16,20 @@ NAME_SORTS = [("name", "Name, A to Z"), ("-name", "Name, Z to A")]
 BALANCE_SORTS = [("-balance", "Balance, largest owed first"), ("balance", "Balance, credit first")]
 
 
+class AmountField(forms.DecimalField):
+    """Digits, with a point and at most two decimals. Decimal() would also read
+    "1_000", "1e3" and other scripts' digits, which no receipt shows."""
+
+    def to_python(self, value):
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and not ledger.PLAIN_AMOUNT.fullmatch(value.strip())
+        ):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class StudentFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *FeeStatus.choices])
@@ -35,7 +49,7 @@ class StudentFilterForm(forms.Form):
 
 class PaymentForm(forms.Form):
     term = forms.ModelChoiceField(queryset=Term.objects.all(), empty_label=None)
-    amount = forms.DecimalField(
+    amount = AmountField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
@@ -91,7 +105,7 @@ class AdjustmentForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[(k.value, k.label) for k in Charge.Kind if k != Charge.Kind.TERM_FEE]
     )
-    amount = forms.DecimalField(
+    amount = AmountField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),

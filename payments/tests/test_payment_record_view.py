@@ -71,6 +71,9 @@ def test_a_double_submit_makes_one_payment(client, staff_user, billed_term, stud
         ("", "This field is required."),
         ("99999999999999", "That amount is too large."),
         ("NaN", "Enter the amount as a number, like 80.00."),
+        ("1_000", "Enter the amount as a number, like 80.00."),
+        ("1e3", "Enter the amount as a number, like 80.00."),
+        ("\u0661\u0660", "Enter the amount as a number, like 80.00."),
     ],
 )
 def test_a_bad_amount_is_a_clear_inline_error_and_writes_nothing(
