@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from attendance.validators import no_control_characters
+
 
 class Course(models.Model):
-    code = models.CharField(max_length=20, unique=True)
-    title = models.CharField(max_length=200)
+    code = models.CharField(max_length=20, unique=True, validators=[no_control_characters])
+    title = models.CharField(max_length=200, validators=[no_control_characters])
     lecturers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="courses_taught", blank=True
     )
@@ -52,9 +54,11 @@ class Course(models.Model):
 
 
 class Student(models.Model):
-    student_number = models.CharField(max_length=20, unique=True)
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
+    student_number = models.CharField(
+        max_length=20, unique=True, validators=[no_control_characters]
+    )
+    first_name = models.CharField(max_length=100, validators=[no_control_characters])
+    last_name = models.CharField(max_length=100, validators=[no_control_characters])
     email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
     user = models.OneToOneField(

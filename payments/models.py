@@ -22,6 +22,7 @@ from django.db.models.lookups import Exact, LessThan
 
 from attendance.days import FIRST_DAY, LAST_DAY
 from attendance.models import Student
+from attendance.validators import no_control_characters
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # The most a money column holds: ten digits before the point.
@@ -69,7 +70,7 @@ class AppendOnlyModel(models.Model):
 
 
 class Term(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     year = models.PositiveSmallIntegerField()
     starts_on = models.DateField()
     ends_on = models.DateField()

@@ -12,7 +12,6 @@ import codecs
 import csv
 import io
 import logging
-import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -22,6 +21,7 @@ from django.conf import settings
 from openpyxl import load_workbook
 
 from accounts.imports.rows import RowError
+from attendance.validators import unwritable_character
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # An XLSX is a zip of XML: 10 MB of it can unpack to far more, and openpyxl
 # holds a sheet's shared strings in memory. This many times the byte limit.
 XLSX_UNPACKED_FACTOR = 10
-# Unicode's control characters (category Cc), lone surrogates (Cs), and the line
-# and paragraph separators (Zl, Zp): one pass of a compiled class per cell.
-UNWRITABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 class ImportFileError(Exception):
@@ -155,12 +152,6 @@ def _xlsx_records(data: bytes):
     finally:
         if book is not None:
             book.close()
-
-
-def unwritable_character(text: str) -> str | None:
-    """The first character of `text` that no imported value may hold, if any."""
-    found = UNWRITABLE.search(text)
-    return found.group() if found else None
 
 
 def read_table(*, data: bytes, filename: str, columns: tuple[str, ...]) -> Table:

@@ -284,3 +284,29 @@ def test_a_student_is_enrolled_from_their_page(admin_client, students, other_cou
         "MATH101",
         "HIST201",
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("last_name", "Evil\r\nBcc: x@evil"), ("first_name", "A\x1bB")]
+)
+def test_a_name_with_a_control_character_is_refused(admin_client, students, field, value):
+    # As the import refuses it: a line break in a name broke the mail subjects it
+    # went into, and none belongs on a register.
+    student = students[0]
+    data = {
+        "student_number": student.student_number,
+        "first_name": student.first_name,
+        "last_name": student.last_name,
+        "email": "",
+        "is_active": "on",
+        "enrollments-TOTAL_FORMS": "0",
+        "enrollments-INITIAL_FORMS": "0",
+        "devices-TOTAL_FORMS": "0",
+        "devices-INITIAL_FORMS": "0",
+        field: value,
+    }
+    response = admin_client.post(url(Student, "change", student.pk), data)
+    assert response.status_code == 200
+    assert "Remove the control character" in response.content.decode()
+    student.refresh_from_db()
+    assert getattr(student, field) != value
