@@ -30,12 +30,13 @@ def local_datetime(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
-def real_minus(moment: datetime, delta: timedelta) -> datetime:
-    """`delta` of real time before `moment`, in the school's zone. Subtracting from a
-    zone-aware datetime counts wall-clock time: five minutes before 03:00 on a
-    spring-forward morning would be 02:55, a time that does not exist and means
-    03:55."""
-    return timezone.localtime(moment.astimezone(UTC) - delta, school_zone())
+def real_time_after(moment: datetime, delta: timedelta) -> datetime:
+    """`delta` of real time after `moment` (before it, for a negative one), in the
+    school's zone. Arithmetic on a zone-aware datetime counts wall-clock time: five
+    minutes before 03:00 on a spring-forward morning would be 02:55, a time that
+    does not exist and means 03:55, and a class across a clock change would not
+    last its minutes."""
+    return timezone.localtime(moment.astimezone(UTC) + delta, school_zone())
 
 
 def local_date(moment: datetime) -> date:
@@ -57,12 +58,7 @@ def end_grace() -> timedelta:
 
 def meeting_times(meeting: Meeting, day: date) -> tuple[datetime, datetime]:
     starts_at = local_datetime(day, meeting.start_time)
-    # Aware arithmetic in the zone: a class across a clock change still lasts its minutes.
-    ends_at = timezone.localtime(
-        starts_at.astimezone(UTC) + timedelta(minutes=meeting.duration_minutes),
-        school_zone(),
-    )
-    return starts_at, ends_at
+    return starts_at, real_time_after(starts_at, timedelta(minutes=meeting.duration_minutes))
 
 
 def meeting_days(meeting: Meeting, start: date, end: date) -> Iterable[date]:
@@ -111,7 +107,7 @@ class PlannedClass:
 
     @property
     def opens_at(self) -> datetime:
-        return real_minus(self.starts_at, open_lead())
+        return real_time_after(self.starts_at, -open_lead())
 
     @property
     def session(self) -> NetworkSession | None:

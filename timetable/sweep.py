@@ -37,7 +37,7 @@ from timetable.schedule import (
     end_grace,
     meeting_times,
     open_lead,
-    real_minus,
+    real_time_after,
     school_zone,
 )
 
@@ -81,7 +81,7 @@ def due_classes(*, now: datetime) -> list[DueClass]:
             starts_at, ends_at = meeting_times(meeting, day)
             # A class whose end passed unopened (the sweeper was down) stays
             # unopened: a register of absentees for it would be wrong.
-            if real_minus(starts_at, lead) <= now < ends_at:
+            if real_time_after(starts_at, -lead) <= now < ends_at:
                 due.append(DueClass(meeting, day, starts_at, ends_at))
     return due
 
