@@ -130,9 +130,13 @@ class StudentAdmin(roster_admin.StudentAdmin):
 SUPERUSERS_ONLY = "Skipped staff and superusers: only a superuser may do that for them."
 
 
-def _only_those_they_may_act_for(modeladmin, request: HttpRequest, users: list) -> list:
-    allowed = [user for user in users if roles.may_act_for(request.user, user)]
-    if len(allowed) < len(users):
+def _only_those_they_may_act_for(
+    modeladmin, request: HttpRequest, items: list, *, user_of=lambda item: item
+) -> list:
+    """The `items` (users, or rows `user_of` names the user of) the requester may act
+    for; saying so when some are skipped."""
+    allowed = [item for item in items if roles.may_act_for(request.user, user_of(item))]
+    if len(allowed) < len(items):
         modeladmin.message_user(request, SUPERUSERS_ONLY, messages.WARNING)
     return allowed
 
@@ -215,13 +219,9 @@ class UserSessionAdmin(ReadOnly):
 
     @admin.action(description="Sign out the selected sessions", permissions=["end"])
     def end_selected(self, request: HttpRequest, queryset: QuerySet[UserSession]) -> None:
-        rows = [
-            row
-            for row in queryset.select_related("user")
-            if roles.may_act_for(request.user, row.user)
-        ]
-        if len(rows) < queryset.count():
-            self.message_user(request, SUPERUSERS_ONLY, messages.WARNING)
+        rows = _only_those_they_may_act_for(
+            self, request, list(queryset.select_related("user")), user_of=lambda row: row.user
+        )
         ended = sum(sessions.end_user_session(user=row.user, session_id=row.pk) for row in rows)
         self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS)
 
