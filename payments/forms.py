@@ -17,15 +17,10 @@ BALANCE_SORTS = [("-balance", "Balance, largest owed first"), ("balance", "Balan
 
 
 class AmountField(forms.DecimalField):
-    """Digits, with a point and at most two decimals. Decimal() would also read
-    "1_000", "1e3" and other scripts' digits, which no receipt shows."""
+    """An amount as ledger.plain_amount reads one (the field's own checks follow)."""
 
     def to_python(self, value):
-        if (
-            isinstance(value, str)
-            and value.strip()
-            and not ledger.PLAIN_AMOUNT.fullmatch(value.strip())
-        ):
+        if isinstance(value, str) and value.strip() and not ledger.plain_amount(value):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 

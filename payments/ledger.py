@@ -72,6 +72,14 @@ class RecordResult:
 
 
 PLAIN_AMOUNT = re.compile(r"[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)")
+
+
+def plain_amount(text: str) -> bool:
+    """Is `text` an amount the way a receipt writes one: digits with a point? Decimal()
+    also reads "1_000", "1E+2" and the digits of other scripts."""
+    return PLAIN_AMOUNT.fullmatch(text.strip()) is not None
+
+
 EARLIEST_PAYMENT = datetime.combine(FIRST_DAY, time(0), tzinfo=UTC)
 EARLIEST_PAYMENT_MESSAGE = f"A payment cannot be dated before {FIRST_DAY:%d %B %Y}."
 
@@ -79,9 +87,7 @@ EARLIEST_PAYMENT_MESSAGE = f"A payment cannot be dated before {FIRST_DAY:%d %B %
 def clean_amount(value: object) -> Decimal:
     """A positive amount of money with at most two decimals, or LedgerError."""
     not_a_number = LedgerError("Enter the amount as a number, like 80.00.", code="invalid_amount")
-    if isinstance(value, str) and not PLAIN_AMOUNT.fullmatch(value.strip()):
-        # Decimal() also reads "1_000", "1E+2" and the digits of other scripts:
-        # a file or a form says an amount the way a receipt does, or not at all.
+    if isinstance(value, str) and not plain_amount(value):
         raise not_a_number
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from payments.ledger import PLAIN_AMOUNT
+from payments.ledger import plain_amount
 
 # Ids are 64-bit in the database; a larger number can only be a mistake.
 MAX_ID = 2**63 - 1
@@ -61,8 +61,7 @@ class AmountField(serializers.DecimalField):
         super().__init__(max_digits=12, decimal_places=2, **kwargs)
 
     def to_internal_value(self, data):
-        # Decimal() would also read "1_000", "1e3" and other scripts' digits.
-        if isinstance(data, str) and not PLAIN_AMOUNT.fullmatch(data.strip()):
+        if isinstance(data, str) and not plain_amount(data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
