@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,13 +64,18 @@ async def _phone_joins(port: int, device, token: str, code: str) -> None:
             assert reply["type"] == "welcome", reply
 
 
-def _not_across_midnight(margin: timedelta = timedelta(minutes=5)) -> None:
-    """Wait for the school's next day if it starts within `margin`: the class must start
-    today and the dashboard's "today" must not turn over while the test runs."""
+def _next_midnight() -> datetime:
     now = timezone.localtime(timezone.now(), school_zone())
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    if midnight - now < margin:
-        time.sleep((midnight - now).total_seconds() + 1)
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _not_across_midnight(margin: timedelta = timedelta(minutes=10)) -> None:
+    """Wait for the school's next day if it starts within `margin`: the class (starting
+    in 3 minutes, lasting at least 5) must start and end today, and the dashboard's
+    "today" must not turn over while the test runs."""
+    left = _next_midnight() - timezone.now()
+    if left < margin:
+        time.sleep(left.total_seconds() + 1)
 
 
 @pytest.fixture
@@ -88,12 +93,14 @@ def todays_class(course, students, lecturer):
         start.date() + timedelta(days=1),
     )
     term.save()
+    # An hour, or what is left of the day: a class must end by midnight.
+    minutes_left = int((_next_midnight() - start).total_seconds() // 60)
     meeting, _ = meetings.meeting_create(
         course=course,
         term=term,
         weekday=start.weekday(),
         start_time=start.time(),
-        duration_minutes=60,
+        duration_minutes=min(60, minutes_left),
         room="A1",
         valid_from=start.date(),
         valid_to=start.date(),
