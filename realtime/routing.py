@@ -7,45 +7,76 @@ token in its first frame; programs and phones' apps send no Origin, which is
 fine, but a browser page from a foreign site is refused. The events socket
 takes either: with no Origin (a program) only a token frame authenticates it,
 never the cookie, so it is no way around the dashboard's check.
+
+A refused Origin is told so with the protocol's own close code, 4403, as every
+other refusal is: the socket is accepted and closed at once, before the
+application sees it and with nothing sent. Refused at the handshake instead,
+a browser sees only 1006, which the pages' scripts take for a network fault
+and retry for ever.
 """
 
+from urllib.parse import urlparse
+
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import (
-    AllowedHostsOriginValidator,
-    OriginValidator,
-    WebsocketDenier,
-)
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.urls import path, re_path
 
 from realtime.dashboard import DashboardConsumer
 from realtime.device import DeviceConsumer
 from realtime.events import EventsConsumer
+from realtime.protocol import CLOSE_FORBIDDEN
 
 
-class OptionalOriginValidator(OriginValidator):
-    """Like AllowedHostsOriginValidator, but a connection without an Origin passes."""
+class OriginRefused(AsyncWebsocketConsumer):
+    """A socket whose Origin is not allowed: opened only to close it with 4403."""
 
-    def __init__(self, application):
+    async def connect(self):
+        await self.accept()
+        await self.close(code=CLOSE_FORBIDDEN)
+
+
+class AllowedOrigin(OriginValidator):
+    """Channels' check of the Origin against ALLOWED_HOSTS, closing 4403 when it fails.
+
+    `required`: whether a connection without an Origin is refused too (a
+    cookie-authenticated socket) or passes (one that authenticates by token).
+    """
+
+    def __init__(self, application, *, required: bool):
         allowed = settings.ALLOWED_HOSTS
         if settings.DEBUG and not allowed:
             allowed = ["localhost", "127.0.0.1", "[::1]"]
         super().__init__(application, allowed)
+        self.required = required
+        self.refused = OriginRefused.as_asgi()
 
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        return self.validate_origin(parsed_origin)
+    async def __call__(self, scope, receive, send):
+        origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
+        if self.allows(origins[-1].decode("latin1") if origins else None):
+            return await self.application(scope, receive, send)
+        return await self.refused(scope, receive, send)
 
-
-def cookie_socket(consumer):
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(consumer))
+    def allows(self, origin: str | None) -> bool:
+        if origin is None:
+            return not self.required
+        try:
+            return self.validate_origin(urlparse(origin))
+        except ValueError:  # "http://[", a port out of range: no site's Origin
+            return False
 
 
 websocket_urlpatterns = [
-    path("ws/device/", OptionalOriginValidator(DeviceConsumer.as_asgi())),
-    path("ws/dashboard/", cookie_socket(DashboardConsumer.as_asgi())),
-    path("ws/events/", OptionalOriginValidator(AuthMiddlewareStack(EventsConsumer.as_asgi()))),
+    path("ws/device/", AllowedOrigin(DeviceConsumer.as_asgi(), required=False)),
+    path(
+        "ws/dashboard/",
+        AllowedOrigin(AuthMiddlewareStack(DashboardConsumer.as_asgi()), required=True),
+    ),
+    path(
+        "ws/events/",
+        AllowedOrigin(AuthMiddlewareStack(EventsConsumer.as_asgi()), required=False),
+    ),
     # Any other path is refused at the handshake instead of raising in the router.
     re_path(r"", WebsocketDenier.as_asgi()),
 ]

@@ -411,7 +411,7 @@ async def run_device(
                 stats.errors[f"closed_{code}"] += 1
                 return f"closed_{code}"
         except InvalidStatus as exc:
-            # Refused before the socket opened (foreign Origin, wrong path): retrying won't help.
+            # Refused before the socket opened (a wrong path): retrying will not help.
             stats.errors[f"http_{exc.response.status_code}"] += 1
             return f"http_{exc.response.status_code}"
         except (OSError, TimeoutError, InvalidHandshake, ProtocolError, ValueError):

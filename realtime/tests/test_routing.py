@@ -1,4 +1,7 @@
-"""Origin rules: the dashboard needs an allowed Origin; device and events sockets may have none."""
+"""Origin rules: the dashboard needs an allowed Origin; device and events sockets may have none.
+
+A refused Origin closes the socket with 4403 before the application sees it.
+"""
 
 import pytest
 from channels.db import database_sync_to_async
@@ -18,9 +21,46 @@ async def _handshake(app, path, headers) -> bool:
     return connected
 
 
+async def _refused_with(app, path, headers) -> int:
+    """The close code of a socket refused for its Origin, which sent nothing first."""
+    communicator = WebsocketCommunicator(app, path, headers=list(headers))
+    connected, _ = await communicator.connect()
+    assert connected
+    code = await closed_with(communicator)
+    assert await communicator.receive_nothing(timeout=0.2)
+    return code
+
+
 @pytest.mark.parametrize("path", ["/ws/device/", "/ws/dashboard/", "/ws/events/"])
-async def test_it_rejects_foreign_origin(ws_app, path):
-    assert not await _handshake(ws_app, path, [FOREIGN, HOST])
+async def test_it_closes_a_foreign_origin_with_4403(ws_app, path):
+    assert await _refused_with(ws_app, path, [FOREIGN, HOST]) == 4403
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://[", b"http://[::1", b"null", b"", b"127.0.0.1", b"http://127.0.0.1.evil"],
+)
+@pytest.mark.parametrize("path", ["/ws/device/", "/ws/dashboard/", "/ws/events/"])
+async def test_an_unreadable_or_opaque_origin_is_refused_not_a_crash(ws_app, path, origin):
+    assert await _refused_with(ws_app, path, [(b"origin", origin), HOST]) == 4403
+
+
+async def test_the_last_origin_header_is_the_one_checked(ws_app):
+    assert await _refused_with(ws_app, "/ws/dashboard/", [ORIGIN, FOREIGN, HOST]) == 4403
+    assert await _handshake(ws_app, "/ws/dashboard/", [FOREIGN, ORIGIN, HOST])
+
+
+async def test_a_foreign_origin_with_a_valid_device_token_never_says_hello(
+    ws_app, device_and_token
+):
+    communicator = WebsocketCommunicator(ws_app, "/ws/device/", headers=[FOREIGN, HOST])
+    await communicator.connect()
+    assert await closed_with(communicator) == 4403
+    device, token = device_and_token
+    await communicator.send_json_to(
+        {"type": "hello", "device": str(device.public_id), "token": token}
+    )
+    assert await communicator.receive_nothing(timeout=0.2)
 
 
 @pytest.mark.parametrize("path", ["/ws/device/", "/ws/dashboard/", "/ws/events/"])
@@ -37,7 +77,7 @@ async def test_the_device_socket_accepts_no_origin(ws_app, device_and_token):
 
 
 async def test_the_dashboard_refuses_a_missing_origin(ws_app):
-    assert not await _handshake(ws_app, "/ws/dashboard/", [HOST])
+    assert await _refused_with(ws_app, "/ws/dashboard/", [HOST]) == 4403
 
 
 async def test_the_events_socket_takes_a_program_without_origin_by_token(ws_app, api_key, session):
