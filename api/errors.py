@@ -2,7 +2,8 @@
 
 import logging
 
-from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
@@ -25,6 +26,24 @@ class Malformed(exceptions.APIException):
     status_code = 400
     default_code = "bad_request"
     default_detail = "The request could not be understood."
+
+
+class TooLarge(exceptions.APIException):
+    """The body is over DATA_UPLOAD_MAX_MEMORY_SIZE: the same request will never fit."""
+
+    status_code = 413
+    default_code = "too_large"
+
+    def __init__(self):
+        super().__init__(
+            f"The request body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+            "this API accepts."
+        )
+
+
+def refusal_for(exc: SuspiciousOperation | BadRequest) -> exceptions.APIException:
+    """What the client is told when Django refused the request itself."""
+    return TooLarge() if isinstance(exc, RequestDataTooBig) else Malformed()
 
 
 class Conflict(exceptions.APIException):
@@ -71,7 +90,7 @@ def exception_handler(exc, context):
         if isinstance(exc, SuspiciousOperation):
             security_logger = logging.getLogger(f"django.security.{exc.__class__.__name__}")
             security_logger.error(str(exc))
-        exc = Malformed()
+        exc = refusal_for(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

@@ -25,6 +25,7 @@ _DESCRIPTIONS = {
     403: "Authenticated, but not allowed to reach this object.",
     404: "No such object (or page).",
     409: "The request conflicts with the current state.",
+    413: "The body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
     415: "The body is not JSON.",
 }
 

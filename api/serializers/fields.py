@@ -43,8 +43,26 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+class QueryIdField(serializers.IntegerField):
+    """An id in a query string: plain decimal digits ("12"; not "1_2", " 12", "12.0" or
+    other scripts' digits, which Python's int() would read as well)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and data.isascii() and data.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as a JSON string, not a number read as the UUID's 128 bits."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
 
 
 def money_field(**kwargs) -> serializers.DecimalField:

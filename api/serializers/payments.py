@@ -7,6 +7,7 @@ from api.serializers.fields import (
     AmountField,
     StrictIntegerField,
     StrictSerializer,
+    StrictUUIDField,
     TextField,
     money_field,
 )
@@ -29,7 +30,7 @@ class PaymentRecordSerializer(StrictSerializer):
     )
     received_at = serializers.DateTimeField(required=False, help_text="Default: now.")
     note = TextField(required=False, allow_blank=True, max_length=300, default="")
-    idempotency_key = serializers.UUIDField(
+    idempotency_key = StrictUUIDField(
         required=False,
         help_text="Send the same key again (a retry) and get the first payment back, with 200.",
     )

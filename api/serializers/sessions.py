@@ -3,13 +3,13 @@
 from rest_framework import serializers
 
 from api.serializers.courses import CourseSerializer
-from api.serializers.fields import MAX_ID, StrictIntegerField, StrictSerializer, id_field
+from api.serializers.fields import MAX_ID, QueryIdField, StrictIntegerField, StrictSerializer
 from attendance.models import AttendanceRecord, NetworkSession
 
 
 # Query strings may carry other keys (a cache-buster); only JSON bodies are strict.
 class SessionStatusQuerySerializer(serializers.Serializer):
-    course_id = id_field()
+    course_id = QueryIdField()
 
 
 class SessionStartSerializer(StrictSerializer):

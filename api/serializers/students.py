@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from api.serializers.fields import TextField, id_field, money_field
+from api.serializers.fields import QueryIdField, TextField, money_field
 from payments.selectors import FeeStatus
 
 
@@ -14,7 +14,7 @@ class StudentFilterSerializer(serializers.Serializer):
         help_text="Words separated by spaces; a student matches when every word is part of "
         "their first name, last name, student number or email, in any case. Empty: no filter.",
     )
-    course = id_field(required=False)
+    course = QueryIdField(required=False)
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
     status = serializers.ChoiceField(
         choices=FeeStatus.choices,

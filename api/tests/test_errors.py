@@ -5,6 +5,7 @@ import json
 import pytest
 
 from api.tests.conftest import assert_error
+from attendance.models import NetworkSession
 
 
 @pytest.mark.parametrize(
@@ -128,8 +129,10 @@ def test_too_many_query_fields_is_a_json_400_not_a_500(client_for, students):
     assert "DATA_UPLOAD" not in body["detail"]
 
 
-def test_a_body_over_the_upload_limit_is_a_json_400_not_a_500(client_for, course, settings):
+def test_a_body_over_the_upload_limit_is_a_json_413_not_a_500(client_for, course, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
     body = json.dumps({"course_id": course.pk, "note": "x" * 2_000})
     response = client_for("staff").post("/api/sessions/", body, content_type="application/json")
-    assert_error(response, 400, "bad_request")
+    refusal = assert_error(response, 413, "too_large")
+    assert "1000 bytes" in refusal["detail"]
+    assert not NetworkSession.objects.exists()

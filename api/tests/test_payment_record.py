@@ -94,6 +94,8 @@ def test_without_an_active_term_it_is_a_409(client_for, students):
         ({"received_at": "tomorrow"}, "invalid"),
         ({"student_id": "1"}, "invalid"),
         ({"tip": "1.00"}, "invalid"),
+        ({"idempotency_key": 5}, "invalid"),
+        ({"idempotency_key": "not-a-uuid"}, "invalid"),
     ],
 )
 def test_it_rejects_bad_input(client_for, body, change, code):

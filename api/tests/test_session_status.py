@@ -46,7 +46,10 @@ def test_an_ended_session_is_not_active(client_for, course, students, lecturer):
     assert body["active"] is False and body["session"] is None
 
 
-@pytest.mark.parametrize("value", [None, "", "abc", "1.5", "-3", "0", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "abc", "1.5", "-3", "0", "99999999999999999999999", "1_0", "\u0661", "1.0", " 1"],
+)
 def test_it_rejects_a_missing_or_invalid_course_id(client_for, course, value):
     params = {} if value is None else {"course_id": value}
     body = assert_error(client_for("lecturer").get(URL, params), 400, "invalid")

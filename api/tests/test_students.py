@@ -167,6 +167,29 @@ def test_it_rejects_invalid_filters(client_for, students, params):
     assert_error(client_for("staff").get(URL, params), 400, "invalid")
 
 
+ARABIC_INDIC = str.maketrans(
+    "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda pk: f"0_{pk}",
+        lambda pk: f" {pk}",
+        lambda pk: f"{pk}.0",
+        lambda pk: f"+{pk}",
+        lambda pk: str(pk).translate(ARABIC_INDIC),
+    ],
+)
+def test_a_course_id_that_only_python_would_read_is_refused(client_for, course, students, spelling):
+    assert client_for("staff").get(URL, {"course": str(course.pk)}).status_code == 200
+    body = assert_error(
+        client_for("staff").get(URL, {"course": spelling(course.pk)}), 400, "invalid"
+    )
+    assert "course" in body["fields"]
+
+
 def test_a_nul_character_in_the_search_is_a_400(client_for, students):
     assert_error(client_for("staff").get(URL, {"search": "a\x00b"}), 400, "invalid")
 

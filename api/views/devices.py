@@ -43,7 +43,7 @@ class StudentDevices(APIView):
         request=serializers.DeviceRegisterSerializer,
         responses={
             201: serializers.RegisteredDeviceSerializer,
-            **schema.errors(400, 401, 403, 404, 409, 415),
+            **schema.errors(400, 401, 403, 404, 409, 413, 415),
         },
     )
     def post(self, request: Request, student_id: int) -> Response:
@@ -63,7 +63,7 @@ class StudentDevices(APIView):
     tags=TAGS,
     summary="Revoke a device (idempotent); its open socket is closed; who and why are kept",
     request=serializers.DeviceRevokeSerializer,
-    responses={200: serializers.DeviceSerializer, **schema.errors(400, 401, 403, 404, 415)},
+    responses={200: serializers.DeviceSerializer, **schema.errors(400, 401, 403, 404, 413, 415)},
 )
 class DeviceRevoke(APIView):
     permission_classes = [IsStaff]

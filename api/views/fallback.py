@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from api.errors import SERVER_ERROR_DETAIL, Malformed, error_response, is_api_request
+from api.errors import SERVER_ERROR_DETAIL, error_response, is_api_request, refusal_for
 
 
 # Exempt, or Django's CSRF check would answer a POST here with its HTML 403
@@ -25,11 +25,14 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not is_api_request(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, DisallowedHost):
-        detail = "The Host header does not name this server."
-    else:
-        # Django's messages can repeat what the client sent, or name settings.
-        detail = str(Malformed.default_detail)
-    return error_response(code=Malformed.default_code, detail=detail, status=400)
+        return error_response(
+            code="bad_request", detail="The Host header does not name this server.", status=400
+        )
+    # Django's messages can repeat what the client sent, or name settings.
+    refusal = refusal_for(exception)
+    return error_response(
+        code=refusal.default_code, detail=str(refusal.detail), status=refusal.status_code
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

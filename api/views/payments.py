@@ -44,7 +44,7 @@ def _body(payment: Payment) -> dict:
             serializers.PaymentSerializer,
             description="This idempotency key had already recorded it: the same payment.",
         ),
-        **schema.errors(400, 401, 403, 404, 409, 415),
+        **schema.errors(400, 401, 403, 404, 409, 413, 415),
     },
 )
 @api_view(["POST"])
@@ -82,7 +82,7 @@ def payment_record(request: Request) -> Response:
     request=serializers.PaymentVoidSerializer,
     responses={
         200: serializers.PaymentSerializer,
-        **schema.errors(400, 401, 403, 404, 409, 415),
+        **schema.errors(400, 401, 403, 404, 409, 413, 415),
     },
 )
 @api_view(["POST"])

@@ -39,7 +39,7 @@ def _live(session: NetworkSession | None) -> dict | None:
     summary="End expired sessions and superseded duplicates",
     description="Staff and lecturers. Runs the same sweep as `manage.py cleanup_sessions`.",
     request=EmptySerializer,
-    responses={200: serializers.RefreshSerializer, **schema.errors(400, 401, 403, 415)},
+    responses={200: serializers.RefreshSerializer, **schema.errors(400, 401, 403, 413, 415)},
 )
 @api_view(["POST"])
 @permission_classes([IsStaffOrLecturer])
@@ -74,7 +74,7 @@ def session_status(request: Request) -> Response:
         200: OpenApiResponse(
             serializers.StartedSessionSerializer, description="Already running today."
         ),
-        **schema.errors(400, 401, 403, 404, 415),
+        **schema.errors(400, 401, 403, 404, 413, 415),
     },
 )
 @api_view(["POST"])
@@ -92,7 +92,10 @@ def session_start(request: Request) -> Response:
     summary="End a session and write its register (idempotent)",
     description="Ending an ended session changes nothing and returns the same body.",
     request=EmptySerializer,
-    responses={200: serializers.SessionEndSerializer, **schema.errors(400, 401, 403, 404, 415)},
+    responses={
+        200: serializers.SessionEndSerializer,
+        **schema.errors(400, 401, 403, 404, 413, 415),
+    },
 )
 @api_view(["POST"])
 @permission_classes([IsStaffOrLecturer])
