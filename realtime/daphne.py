@@ -79,6 +79,18 @@ tests, commands or the sweeper.
   socket) takes autobahn's own way, which decides what is wrong with it. A
   text or binary message under 64 KiB sent on an open socket, unfragmented
   and uncompressed with nothing queued, is framed in one line and written.
+- Failing a socket says why. Autobahn fails a connection (a frame over the
+  size limit, a protocol error such as an unmasked or reserved-bit frame) by
+  dropping TCP, so the client saw 1006 and could not tell a refusal from a
+  network fault. It now sends the close frame with autobahn's own code (1009
+  too big, 1002 protocol error, 1007 invalid UTF-8) and closes TCP once that
+  frame is out, reading nothing more from the socket.
+- Inbound size. Daphne lets a frame or message grow to 1 MiB, buffered until
+  it is whole, where no client frame of the protocol is over 4 KiB
+  (realtime.protocol.MAX_FRAME_BYTES, closed 4400 by the consumer above that).
+  A socket that never said hello could make the server hold 1 MiB. Inbound
+  frames and messages are now capped at MAX_INBOUND_BYTES (16 KiB; a smaller
+  limit given to daphne stays) and failed with 1009 past it.
 - Graceful restart on SIGTERM (realtime/shutdown.py).
 """
 
@@ -109,6 +121,7 @@ GC_YOUNG_THRESHOLD = 5_000
 GC_OLDEST_THRESHOLD = 1_000
 FREEZE_SECONDS = 30.0
 FULL_COLLECTION_SECONDS = 600.0
+MAX_INBOUND_BYTES = 16 * 1024
 
 
 def install() -> None:
@@ -124,6 +137,8 @@ def install() -> None:
     _lazy_debug_pformat()
     _lean_connections()
     _small_frames()
+    _fail_with_a_close_code()
+    _cap_inbound_size()
     shutdown.install()
 
 
@@ -469,6 +484,61 @@ def listen_deeper(start_listening):
 
     start.rollcall_patched = True
     return start
+
+
+def fail_with_a_close_code(fail_connection):
+    """A protocol's _fail_connection that sends its close frame before closing TCP."""
+    from autobahn.util import encode_truncate
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    open_state = WebSocketProtocol.STATE_OPEN
+
+    @functools.wraps(fail_connection)
+    def fail(self, code=WebSocketProtocol.CLOSE_STATUS_CODE_GOING_AWAY, reason="going away"):
+        if not (self.failByDrop and self.state == open_state):
+            return fail_connection(self, code, reason)
+        logger.info("Failing a WebSocket with %s: %s", code, reason)
+        self.failedByMe = True
+        self.sendCloseFrame(code=code, reasonUtf8=encode_truncate(reason, 123), isReply=False)
+        self.wasClean = False
+        self.wasNotCleanReason = f"failed with {code}: {reason}"
+        # Not an abort: the close frame is flushed, then TCP closed; nothing more is read.
+        self.dropConnection(abort=False)
+        return None
+
+    fail.rollcall_patched = True
+    return fail
+
+
+def _fail_with_a_close_code() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if not getattr(WebSocketProtocol._fail_connection, "rollcall_patched", False):
+        WebSocketProtocol._fail_connection = fail_with_a_close_code(
+            WebSocketProtocol._fail_connection
+        )
+
+
+def capped_options(set_protocol_options):
+    """A factory's setProtocolOptions that keeps inbound sizes within MAX_INBOUND_BYTES."""
+
+    @functools.wraps(set_protocol_options)
+    def set_options(self, *args, **kwargs):
+        for name in ("maxFramePayloadSize", "maxMessagePayloadSize"):
+            given = kwargs.get(name)
+            if given is not None:
+                kwargs[name] = MAX_INBOUND_BYTES if given <= 0 else min(given, MAX_INBOUND_BYTES)
+        return set_protocol_options(self, *args, **kwargs)
+
+    set_options.rollcall_patched = True
+    return set_options
+
+
+def _cap_inbound_size() -> None:
+    from daphne.ws_protocol import WebSocketFactory
+
+    if not getattr(WebSocketFactory.setProtocolOptions, "rollcall_patched", False):
+        WebSocketFactory.setProtocolOptions = capped_options(WebSocketFactory.setProtocolOptions)
 
 
 def _deeper_listen_queue() -> None:

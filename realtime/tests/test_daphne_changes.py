@@ -359,3 +359,26 @@ def test_an_http_request_keeps_daphnes_own_timeouts(socket_class):
     request = Request()
     patches._timeout_checker(timeouts(), request, {})
     assert request.checked == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (1024 * 1024, patches.MAX_INBOUND_BYTES),  # daphne's default
+        (0, patches.MAX_INBOUND_BYTES),  # autobahn's "no limit"
+        (8 * 1024, 8 * 1024),  # an operator's smaller limit stays
+    ],
+)
+def test_inbound_sizes_are_capped_and_a_smaller_limit_stays(given, kept):
+    seen = {}
+
+    def set_protocol_options(self, **kwargs):
+        seen.update(kwargs)
+
+    capped = patches.capped_options(set_protocol_options)
+    capped(None, maxFramePayloadSize=given, maxMessagePayloadSize=given, autoPingTimeout=30)
+    assert seen == {
+        "maxFramePayloadSize": kept,
+        "maxMessagePayloadSize": kept,
+        "autoPingTimeout": 30,
+    }

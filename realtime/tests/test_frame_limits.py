@@ -1,0 +1,89 @@
+"""A real daphne refuses what the protocol cannot read with a close code, not a dropped socket."""
+
+import asyncio
+import base64
+import os
+import socket
+import struct
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime.daphne import MAX_INBOUND_BYTES
+from realtime.protocol import MAX_FRAME_BYTES
+from realtime.tests.servers import daphne
+
+pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
+
+WAIT = 10
+
+
+async def _closed_after_sending(port: int, text: str) -> int:
+    async with connect(f"ws://127.0.0.1:{port}/ws/device/", max_size=None, open_timeout=WAIT) as ws:
+        await ws.send(text)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), WAIT)
+    assert closed.value.rcvd is not None, "the socket was dropped without a close frame"
+    return closed.value.rcvd.code
+
+
+def _raw_socket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            "GET /ws/device/ HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    return sock
+
+
+def _close_code_read(sock: socket.socket) -> int:
+    """The code of the first frame the server sends, which must be a close frame."""
+    head = sock.recv(2)
+    assert head and head[0] == 0x88, head  # FIN + close
+    payload = sock.recv(head[1] & 0x7F)
+    return struct.unpack("!H", payload[:2])[0]
+
+
+def test_frames_over_the_protocol_and_the_server_limits_get_close_codes(tmp_path):
+    with daphne(workdir=tmp_path) as port:
+        # Over the protocol's 4 KiB: the consumer's protocol violation.
+        assert asyncio.run(_closed_after_sending(port, "x" * (MAX_FRAME_BYTES + 1))) == 4400
+        # Over what the server buffers at all: 1009, not a dropped connection (1006).
+        assert asyncio.run(_closed_after_sending(port, "x" * (MAX_INBOUND_BYTES + 1))) == 1009
+        assert asyncio.run(_closed_after_sending(port, "x" * (2 * 1024 * 1024))) == 1009
+
+
+def test_a_frame_announcing_a_megabyte_is_refused_before_it_arrives(tmp_path):
+    with daphne(workdir=tmp_path) as port:
+        sock = _raw_socket(port)
+        # A masked text frame header announcing 1 MiB, and only its first bytes.
+        sock.sendall(bytes([0x81, 0x80 | 127]) + (1 << 20).to_bytes(8, "big") + b"mask" + b"x" * 10)
+        assert _close_code_read(sock) == 1009
+        assert sock.recv(1) == b""  # then the server closes TCP
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (bytes([0x81, 0x02]) + b"hi", 1002),  # a client frame must be masked
+        (bytes([0xC1, 0x82]) + b"mask" + b"hi", 1002),  # a reserved bit without an extension
+        (bytes([0x83, 0x80]) + b"mask", 1002),  # a reserved opcode
+        (bytes([0x81, 0x82]) + b"\0\0\0\0" + b"\xff\xfe", 1007),  # text that is not UTF-8
+    ],
+)
+def test_protocol_errors_get_their_close_code(tmp_path, frame, code):
+    with daphne(workdir=tmp_path) as port:
+        sock = _raw_socket(port)
+        sock.sendall(frame)
+        assert _close_code_read(sock) == code
+        sock.close()
