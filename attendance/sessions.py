@@ -122,10 +122,11 @@ def start_session(
             # Either another start won the (course, date) race, or the join
             # code collided with one taken meanwhile; look again and retry.
             continue
-        # Yesterday's class left running is closed, with its register.
+        # Yesterday's class left running is closed, with its register. Newest
+        # first, as end_session locks them: its end takes any older one along.
         for stale in NetworkSession.objects.filter(
             course=course, is_active=True, date__lt=today
-        ).order_by("started_at"):
+        ).order_by("-started_at", "-pk"):
             end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
         return session, True
     raise RuntimeError(f"Could not start a session for {course.code}: too much contention.")
@@ -328,6 +329,21 @@ def end_session(
         if not locked.is_active:
             result = _result_from_records(locked)
         else:
+            # Older sessions of this course still open are stale duplicates:
+            # they end too, with their registers. Never a newer one: a class
+            # started after this one is not this one's leftover. Their rows
+            # are locked now, newest first, before the register locks the
+            # students' standings: every end takes sessions before standings
+            # and sessions newest first, so two ends (a lecturer's and the
+            # sweeper's) cannot each hold what the other waits for.
+            stale = list(
+                NetworkSession.objects.select_for_update(of=("self",))
+                .filter(
+                    course_id=locked.course_id, is_active=True, started_at__lt=locked.started_at
+                )
+                .exclude(pk=locked.pk)
+                .order_by("-started_at", "-pk")
+            )
             _write_register(session=locked, now=now)
             ConnectedDevice.objects.filter(session=locked, is_connected=True).update(
                 is_connected=False, disconnected_at=now
@@ -337,13 +353,8 @@ def end_session(
             locked.end_reason = reason
             locked.ended_by = by if by is not None and by.is_authenticated else None
             locked.save(update_fields=["is_active", "ended_at", "end_reason", "ended_by"])
-            # Older sessions of this course still open are stale duplicates:
-            # they end too, with their registers. Never a newer one: a class
-            # started after this one is not this one's leftover.
-            for stale in NetworkSession.objects.filter(
-                course_id=locked.course_id, is_active=True, started_at__lt=locked.started_at
-            ).exclude(pk=locked.pk):
-                end_session(session=stale, reason=EndReason.SUPERSEDED, now=now)
+            for older in stale:
+                end_session(session=older, reason=EndReason.SUPERSEDED, now=now)
             result = _result_from_records(locked)
             statuses = dict(
                 AttendanceRecord.objects.filter(

@@ -2,9 +2,11 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from attendance import presence
 from attendance.devices import DeviceLimitReached, register_device, revoke_device
@@ -138,3 +140,36 @@ def test_joins_racing_an_end_are_each_in_the_register_or_refused(course, student
     )
     assert {s for s, status in records.items() if status == "present"} == joined
     assert not ConnectedDevice.objects.filter(session=session, is_connected=True).exists()
+
+
+def test_ending_a_session_and_its_stale_duplicate_at_once_never_deadlocks(course, students):
+    """Each end locks sessions (newest first) before the students' standings.
+
+    Ending today's session ends the course's older open one too; ending that
+    older one at the same moment (the sweeper, an admin) used to lock the
+    standings first and wait for today's end, which waited for it: a deadlock.
+    """
+    for round_ in range(12):
+        yesterday = timezone.now() - timedelta(days=1, minutes=round_)
+        stale = NetworkSession.objects.create(
+            course=course,
+            date=timezone.localdate(yesterday),
+            started_at=yesterday,
+            join_code=f"{round_:02d}1111",
+            code_rotated_at=yesterday,
+        )
+        now = timezone.now()
+        today = NetworkSession.objects.create(
+            course=course,
+            date=timezone.localdate(now),
+            started_at=now,
+            join_code=f"{round_:02d}2222",
+            code_rotated_at=now,
+        )
+        sessions = [today, stale]
+        results = run_at_once(2, lambda i, pair=sessions: end_session(session=pair[i]))
+        assert not any(isinstance(r, Exception) for r in results), results
+        for session in sessions:
+            session.refresh_from_db()
+            assert not session.is_active
+            assert AttendanceRecord.objects.filter(session=session).count() == len(students)
