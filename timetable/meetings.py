@@ -323,27 +323,33 @@ def cancel_class(
     starts_at, ends_at = meeting_times(meeting, day)
     if now >= ends_at:
         raise TimetableError("That class is over; it can no longer be cancelled.")
-    try:
-        with transaction.atomic():
-            return Occurrence.objects.create(
-                meeting=meeting,
-                course_id=meeting.course_id,
-                date=day,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                room=meeting.room,
-                status=Occurrence.Status.CANCELLED,
-                reason=reason,
-                by=by if by is not None and by.is_authenticated else None,
-                created_at=now,
-            )
-    except IntegrityError:
-        existing = Occurrence.objects.get(meeting=meeting, date=day)
+    # A restore may delete the cancellation between our insert failing and our
+    # read: then the day is free again, and the insert is tried once more.
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Occurrence.objects.create(
+                    meeting=meeting,
+                    course_id=meeting.course_id,
+                    date=day,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    room=meeting.room,
+                    status=Occurrence.Status.CANCELLED,
+                    reason=reason,
+                    by=by if by is not None and by.is_authenticated else None,
+                    created_at=now,
+                )
+        except IntegrityError:
+            existing = Occurrence.objects.filter(meeting=meeting, date=day).first()
+        if existing is None:
+            continue
         if existing.status == Occurrence.Status.CANCELLED:
             return existing
         raise TimetableError(
             "That class has already opened: end its session from the dashboard instead."
-        ) from None
+        )
+    raise TimetableError("That class is being changed by someone else right now; try again.")
 
 
 def restore_class(*, occurrence: Occurrence, now: datetime | None = None) -> None:

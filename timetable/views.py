@@ -162,12 +162,15 @@ def restore(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, first_error(form))
         return _after_change(request, None)
-    occurrence = get_object_or_404(
-        Occurrence.objects.select_related("course").filter(
-            course__in=courses_for_user(request.user)
-        ),
-        pk=form.cleaned_data["occurrence"],
+    occurrence = (
+        Occurrence.objects.select_related("course")
+        .filter(course__in=courses_for_user(request.user), pk=form.cleaned_data["occurrence"])
+        .first()
     )
+    if occurrence is None:
+        # A second click, or a colleague got there first: the cancellation is gone.
+        messages.info(request, "That class is not cancelled any more: it is already back on.")
+        return _after_change(request, None)
     try:
         meetings.restore_class(occurrence=occurrence)
     except meetings.TimetableError as exc:

@@ -168,6 +168,12 @@ def test_cancelling_todays_class_from_the_panel_answers_with_the_panel(
     )
     assert "is back on" in response.content.decode()
     assert not Occurrence.objects.exists()
+    # A second click (or a colleague's) finds it already back on: a message, not a 404.
+    again = lecturer_client.post(
+        reverse("timetable:restore"), {"occurrence": occurrence.pk}, **HTMX
+    )
+    assert again.status_code == 200
+    assert "already back on" in again.content.decode()
 
 
 def test_another_lecturers_class_cannot_be_cancelled(client, other_lecturer, week):

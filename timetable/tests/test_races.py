@@ -94,3 +94,22 @@ def test_two_overlapping_meetings_saved_at_once_keep_one(course, term):
     [refused] = [r for r in results if isinstance(r, Exception)]
     assert isinstance(refused, TimetableError) and "overlaps" in str(refused)
     assert Meeting.objects.count() == 1
+
+
+def test_cancels_racing_restores_never_fail(course, make_meeting, lecturer):
+    """A restore may delete the cancellation a cancel's failed insert then looks for."""
+    meeting = make_meeting(course)
+    now = at(MONDAY, 7, 0)
+    for _ in range(10):
+        occurrence = meetings.cancel_class(meeting=meeting, day=MONDAY, by=lecturer, now=now)
+
+        def work(i, occurrence=occurrence):
+            if i < 2:
+                return meetings.restore_class(occurrence=occurrence, now=now)
+            return meetings.cancel_class(meeting=meeting, day=MONDAY, by=lecturer, now=now)
+
+        results = run_at_once(6, work)
+        assert not any(isinstance(r, Exception) for r in results), results
+        # Whatever the order, the day is cancelled at most once.
+        assert Occurrence.objects.filter(meeting=meeting, date=MONDAY).count() <= 1
+        Occurrence.objects.all().delete()
