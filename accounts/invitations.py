@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.template.loader import get_template
@@ -48,8 +49,18 @@ def invite_users(
     expires = now + timedelta(days=settings.INVITATION_DAYS)
     sent: list[Sent] = []
     with transaction.atomic():
-        user_ids = [u.pk for u in users]
+        user_ids = sorted(u.pk for u in users)
         for start in range(0, len(user_ids), 1000):
+            # Two invitations for one user at once take turns, each revoking
+            # the one before: else both revoke, both insert, and the
+            # one-open-invitation constraint refuses the second.
+            list(
+                get_user_model()
+                .objects.select_for_update()
+                .filter(pk__in=user_ids[start : start + 1000])
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             Invitation.objects.filter(
                 user_id__in=user_ids[start : start + 1000],
                 accepted_at__isnull=True,

@@ -24,9 +24,15 @@ def give_students_logins(
     """A login named by the student number for each student without one, and an
     invitation for those with an email."""
     User = get_user_model()
-    without = [s for s in students if s.user_id is None]
-    numbers = [s.student_number for s in without]
     with transaction.atomic():
+        # Locked and read again: two runs at once (two admins, a double click)
+        # would both find the same students without a login and make it twice.
+        without = list(
+            Student.objects.select_for_update()
+            .filter(pk__in=[s.pk for s in students], user__isnull=True)
+            .order_by("pk")
+        )
+        numbers = [s.student_number for s in without]
         taken = set(User.objects.filter(username__in=numbers).values_list("username", flat=True))
         todo = [s for s in without if s.student_number not in taken]
         users = User.objects.bulk_create(

@@ -9,6 +9,7 @@ new one revokes the old, and revoking leaves none.
 import secrets
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,9 +24,10 @@ MAX_KEY_LENGTH = 200
 def feed_create(*, user: AbstractBaseUser, now: datetime | None = None) -> tuple[CalendarFeed, str]:
     """A new secret address for `user`'s calendar; the key is returned once, never stored.
 
-    The user's previous address stops working. Two at once (a double click)
-    leave one active address: the constraint refuses the second insert, which
-    then revokes the first and tries again, so the later call's key is the one that works.
+    The user's previous address stops working. Several at once (a double
+    click, many tabs) take turns on the user's row, so each revokes the one
+    before it and the last call's key is the one that works; the one-active-
+    address constraint stays the backstop.
     """
     now = now or timezone.now()
     for _attempt in range(5):
@@ -33,6 +35,7 @@ def feed_create(*, user: AbstractBaseUser, now: datetime | None = None) -> tuple
         key = f"{prefix}.{new_secret()}"
         try:
             with transaction.atomic():
+                get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
                 CalendarFeed.objects.filter(user=user, is_active=True).update(
                     is_active=False, revoked_at=now
                 )

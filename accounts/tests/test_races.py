@@ -3,11 +3,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError
 
 from accounts.codes import CodeBusy, issue_sign_in_codes, redeem_sign_in_code
 from accounts.imports.run import ImportConflict, import_school
 from accounts.invitations import InvitationError, accept_invitation, invite_users
+from accounts.logins import give_students_logins
 from accounts.models import Invitation, SignInCode
 from accounts.tests.files import csv_bytes
 from attendance.models import Student
@@ -52,10 +52,34 @@ def test_one_code_used_twice_at_once_signs_in_once(grace):
     assert sorted(results) == [False, True]
 
 
-def test_two_invitations_at_once_leave_one_open(grace):
-    results = run_at_once(2, lambda _: invite_users(users=[grace], by=None, base_url="http://x/"))
-    assert all(isinstance(r, (list, IntegrityError)) for r in results), results
+def test_invitations_at_once_take_turns_and_leave_one_open(grace):
+    results = run_at_once(4, lambda _: invite_users(users=[grace], by=None, base_url="http://x/"))
+    assert all(isinstance(r, list) and len(r) == 1 for r in results), results
     assert Invitation.objects.filter(accepted_at=None, revoked_at=None).count() == 1
+    # Each call revoked the one before it: every link but the last one stopped working.
+    assert Invitation.objects.count() == 4
+
+
+def test_logins_given_twice_at_once_make_one_login_per_student(course):
+    students = [
+        Student.objects.create(
+            student_number=f"R{i}", first_name="F", last_name="L", email=f"r{i}@example.com"
+        )
+        for i in range(3)
+    ]
+    results = run_at_once(
+        4,
+        lambda _: give_students_logins(
+            students=list(Student.objects.filter(pk__in=[s.pk for s in students])),
+            by=None,
+            base_url="http://x/",
+        ),
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert sum(r.created for r in results) == 3
+    assert get_user_model().objects.filter(username__startswith="R").count() == 3
+    assert Invitation.objects.count() == 3
+    assert not Student.objects.filter(pk__in=[s.pk for s in students], user=None).exists()
 
 
 def test_one_invitation_accepted_twice_at_once_sets_the_password_once(grace):

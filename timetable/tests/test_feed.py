@@ -138,8 +138,10 @@ def test_reading_the_feed_is_noted_and_costs_the_same_for_many_classes(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_new_addresses_at_once_leave_one_that_works(client, lecturer):
-    results = run_at_once(2, lambda i: feeds.feed_create(user=lecturer))
+def test_new_addresses_at_once_leave_one_that_works(client, lecturer):
+    for _round in range(3):
+        results = run_at_once(8, lambda i: feeds.feed_create(user=lecturer))
+        assert not any(isinstance(r, Exception) for r in results), results
     keys = [key for _feed, key in results]
     assert CalendarFeed.objects.filter(user=lecturer, is_active=True).count() == 1
     working = [k for k in keys if feeds.feed_for_key(k) is not None]
