@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -188,7 +189,16 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        token = self.request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN, "")
+        with transaction.atomic():
+            # The link works once, also when it is sent twice at once: the
+            # user's row is locked and the token checked again against what
+            # is stored now (a reset that got there first changed the password).
+            form.user = type(self.user)._default_manager.select_for_update().get(pk=self.user.pk)
+            if not self.token_generator.check_token(form.user, token):
+                self.validlink = False
+                return self.render_to_response(self.get_context_data(form=form))
+            response = super().form_valid(form)
         # A reset is for a lost password: whoever else is signed in as this user stops.
         sessions.end_all_sessions(user=form.user)
         return response

@@ -90,3 +90,31 @@ def test_one_invitation_accepted_twice_at_once_sets_the_password_once(grace):
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(winners) == 1
     assert all(isinstance(r, InvitationError) for r in results if r not in winners)
+
+
+def test_one_password_reset_link_sent_four_times_at_once_sets_one_password(grace):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(grace.pk))
+    link = reverse(
+        "accounts:password-reset-confirm",
+        kwargs={"uidb64": uid, "token": default_token_generator.make_token(grace)},
+    )
+    clients = [Client() for _ in range(4)]
+    # Each browser opens the link: the token moves into its session.
+    forms = [c.get(link, follow=True).redirect_chain[-1][0] for c in clients]
+
+    def submit(i):
+        password = f"correct-horse-{i}-42"
+        data = {"new_password1": password, "new_password2": password}
+        return clients[i].post(forms[i], data).status_code
+
+    results = run_at_once(4, submit)
+    assert sorted(results) == [200, 200, 200, 302], results
+    grace.refresh_from_db()
+    winner = results.index(302)
+    assert grace.check_password(f"correct-horse-{winner}-42")
