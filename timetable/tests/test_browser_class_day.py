@@ -7,10 +7,9 @@ the sweep run by another process (this test's) publishing through it.
 
 import asyncio
 import json
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,28 +63,34 @@ async def _phone_joins(port: int, device, token: str, code: str) -> None:
             assert reply["type"] == "welcome", reply
 
 
-def _next_midnight() -> datetime:
-    now = timezone.localtime(timezone.now(), school_zone())
-    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+def zone_at_midday(now: datetime) -> str:
+    """A time zone (a fixed offset) in which `now` falls between 11:30 and 12:30.
 
-
-def _not_across_midnight(margin: timedelta = timedelta(minutes=10)) -> None:
-    """Wait for the school's next day if it starts within `margin`: the class (starting
-    in 3 minutes, lasting at least 5) must start and end today, and the dashboard's
-    "today" must not turn over while the test runs."""
-    left = _next_midnight() - timezone.now()
-    if left < margin:
-        time.sleep(left.total_seconds() + 1)
+    The server process and this test both keep the school's clock in it, so a
+    class starting in three minutes and lasting an hour never crosses midnight
+    and the dashboard's "today" never turns over, whenever the test runs.
+    """
+    utc = now.astimezone(UTC)
+    offset = round(12 - utc.hour - utc.minute / 60)
+    if offset > 12:  # Etc/GMT zones run from -12 to +14 hours
+        offset -= 24
+    # The Etc/GMT names count the other way round: Etc/GMT-5 is five hours ahead of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 @pytest.fixture
-def todays_class(course, students, lecturer):
+def midday(settings):
+    settings.TIME_ZONE = zone_at_midday(timezone.now())
+    return {"TIME_ZONE": settings.TIME_ZONE}
+
+
+@pytest.fixture
+def todays_class(midday, course, students, lecturer):
     """A one-off class of `course` starting within the opening lead, so the next sweep opens it."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     lecturer.password = PBKDF2PasswordHasher().encode(PASSWORD, "browsertest", iterations=1000)
     lecturer.save(update_fields=["password"])
-    _not_across_midnight()
     start = timezone.localtime(timezone.now() + timedelta(minutes=3), school_zone())
     term = spring_term()
     term.starts_on, term.ends_on = (
@@ -93,14 +98,12 @@ def todays_class(course, students, lecturer):
         start.date() + timedelta(days=1),
     )
     term.save()
-    # An hour, or what is left of the day: a class must end by midnight.
-    minutes_left = int((_next_midnight() - start).total_seconds() // 60)
     meeting, _ = meetings.meeting_create(
         course=course,
         term=term,
         weekday=start.weekday(),
         start_time=start.time(),
-        duration_minutes=min(60, minutes_left),
+        duration_minutes=60,
         room="A1",
         valid_from=start.date(),
         valid_to=start.date(),
@@ -109,10 +112,11 @@ def todays_class(course, students, lecturer):
 
 
 @pytest.fixture
-def layer(settings):
+def layer(settings, midday):
+    """The server's environment: its channel layer, and the school's clock at midday."""
     prefix = f"rollcall-test-{uuid.uuid4().hex[:12]}"
     settings.CHANNEL_LAYERS = {"default": redis_channel_layer(test_redis_url(), prefix=prefix)}
-    return {"REDIS_URL": test_redis_url(), "CHANNEL_LAYER_PREFIX": prefix}
+    return {"REDIS_URL": test_redis_url(), "CHANNEL_LAYER_PREFIX": prefix, **midday}
 
 
 def test_the_sweeper_opens_the_class_and_the_card_and_names_follow_live(
