@@ -83,7 +83,7 @@ def test_page_views_on_a_server_share_one_connection(settings, lecturer, tmp_pat
     from realtime.tests.servers import daphne
 
     _redis_cache(settings, own_redis, prefix="rollcall")
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "accounts.session_store"
     client = Client()
     client.force_login(lecturer)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"

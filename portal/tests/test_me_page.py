@@ -156,7 +156,7 @@ def test_me_costs_the_same_queries_with_one_or_five_courses(
     pupil_client, full_student, n_courses, django_assert_num_queries, settings
 ):
     full_student(n_courses)
-    session_queries = 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+    session_queries = 1 if settings.SESSION_ENGINE.endswith(".db") else 0
     with django_assert_num_queries(ME_QUERIES + session_queries):
         response = pupil_client.get(ME)
     assert response.status_code == 200
