@@ -129,6 +129,10 @@ if DATABASE_URL:
             # (while the database is away, a device's join is told to retry).
             "timeout": envint("DB_POOL_TIMEOUT", 10, minimum=1),
         }
+        # The pool checks a connection before lending it (an empty query): after
+        # PostgreSQL restarts, its dead connections are replaced instead of
+        # failing the next requests, sockets and sweeps with "consuming input failed".
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
@@ -221,7 +225,13 @@ if REDIS_URL:
             "KEY_PREFIX": "rollcall",
             # Fail fast while Redis restarts (redis-py retries 10 times by
             # default, seconds per call): callers degrade (attendance/counters.py).
-            "OPTIONS": {"retry": Retry(NoBackoff(), 1), "socket_connect_timeout": 2},
+            # A Redis that hangs (stopped, a full network buffer) fails a call after
+            # socket_timeout instead of holding the page or the socket as long as it hangs.
+            "OPTIONS": {
+                "retry": Retry(NoBackoff(), 1),
+                "socket_connect_timeout": 2,
+                "socket_timeout": 2,
+            },
         }
     }
     if REDIS_SENTINELS:
@@ -230,7 +240,8 @@ if REDIS_URL:
             "master_name": REDIS_SENTINEL_MASTER,
             "sentinel_kwargs": SENTINEL_KWARGS,
         }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # cached_db, serving from the database alone while Redis is away (accounts/session_store.py).
+    SESSION_ENGINE = "accounts.session_store"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
