@@ -45,7 +45,8 @@ class DashboardConsumer(LecturerSocket):
         self.rosters = LatestWins(
             self.push_roster, per_second=ROSTERS_PER_SECOND, spacing=0.8 / ROSTERS_PER_SECOND
         )
-        await super().connect()
+        if not await super().connect():
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close_with(CLOSE_UNAUTHENTICATED)

@@ -13,7 +13,6 @@ import time
 
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from attendance import presence
@@ -28,6 +27,8 @@ from realtime.protocol import (
     CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_UNAUTHENTICATED,
+    DB_DOWN,
+    UNAVAILABLE,
     ClientError,
     JsonSocket,
     require,
@@ -35,10 +36,6 @@ from realtime.protocol import (
 
 logger = logging.getLogger("rollcall.realtime")
 
-# The database cannot be reached (restarting, or every pooled connection
-# busy past the pool's timeout): the device is told to try again.
-DB_DOWN = (OperationalError, InterfaceError)
-CLOSE_TRY_AGAIN_LATER = 1013
 # After the channel layer comes back, one check per session and process
 # whether it ended meanwhile, shared by all its devices for this long.
 SESSION_CHECK_SECONDS = 2.0
@@ -53,7 +50,7 @@ leaves = Batcher(presence.leave_many)
 
 
 def unavailable() -> ClientError:
-    return ClientError("unavailable", "The server cannot reach its database; try again shortly.")
+    return ClientError("unavailable", UNAVAILABLE)
 
 
 def _client_ip(scope: dict) -> str | None:
@@ -100,6 +97,7 @@ class DeviceConsumer(JsonSocket):
         self.device = None
         self.session_id = None
         self.last_written = None
+        self._hello_pending = False
         self.hub = hub(self.channel_layer)
         await self.accept()
         # A timer, not a task: a task cancelled after the hello would keep its
@@ -139,7 +137,12 @@ class DeviceConsumer(JsonSocket):
 
     def _no_hello_in_time(self) -> None:
         self._hello_deadline = None
-        if self.device is None:
+        if self.device is not None:
+            return
+        if self._hello_pending:
+            # The hello came, the database has not answered it: not the device's fault.
+            self._closer = asyncio.ensure_future(self.unavailable_then_close())
+        else:
             self._closer = asyncio.ensure_future(self.close_with(CLOSE_UNAUTHENTICATED))
 
     def _forget_hello_deadline(self) -> None:
@@ -151,13 +154,17 @@ class DeviceConsumer(JsonSocket):
 
     async def cmd_hello(self, message: dict) -> None:
         device_id, token = message.get("device"), message.get("token")
+        self._hello_pending = True
         try:
             device = await hellos((device_id, token))
         except DB_DOWN:
             # Not authenticated yet, so not worth keeping: reconnect later.
-            await self.send_error("unavailable", unavailable().detail)
-            await self.close_with(CLOSE_TRY_AGAIN_LATER)
+            await self.unavailable_then_close()
             return
+        finally:
+            self._hello_pending = False
+        if self.closing:
+            return  # the deadline passed while the database was slow: 1013 already
         if device is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return

@@ -46,8 +46,10 @@ class EventsConsumer(LecturerSocket):
     kind = "events"
 
     async def connect(self):
-        await super().connect()
         self._auth_deadline = None
+        self._auth_pending = False
+        if not await super().connect():
+            return
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and has_origin(self.scope):
             await self.start_for(user)
@@ -61,7 +63,12 @@ class EventsConsumer(LecturerSocket):
 
     async def _close_without_auth(self) -> None:
         await asyncio.sleep(self.auth_timeout)
-        if self.audience is None:
+        if self.audience is not None:
+            return
+        if self._auth_pending:
+            # The token came, the database has not answered: not the program's fault.
+            await self.unavailable_then_close()
+        else:
             await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def handle(self, message: dict) -> None:
@@ -79,7 +86,13 @@ class EventsConsumer(LecturerSocket):
         token = message.get("token")
         api_token = None
         if message["type"] == "auth" and isinstance(token, str):
-            api_token = await database_sync_to_async(authenticate_api_token)(token)
+            self._auth_pending = True
+            try:
+                api_token = await database_sync_to_async(authenticate_api_token)(token)
+            finally:
+                self._auth_pending = False
+        if self.closing:
+            return  # the deadline passed while the database was slow: 1013 already
         if api_token is None:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return

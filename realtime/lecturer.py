@@ -1,24 +1,22 @@
 """What the two lecturer sockets (dashboard and events) share: who listens, and to what."""
 
+import logging
+
 from channels.db import database_sync_to_async
 
 from realtime import metrics, ticker
 from realtime.audience import Audience, audience_for
 from realtime.coalesce import LatestWins
 from realtime.layer import layer_down
-from realtime.protocol import CLOSE_FORBIDDEN, JsonSocket
+from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, DB_DOWN, JsonSocket
+
+logger = logging.getLogger("rollcall.realtime")
 
 
 class LecturerSocket(JsonSocket):
     """Subscribes an authorised user's audience, sends a snapshot, then relays events."""
 
     audience: Audience | None = None
-
-    async def connect(self):
-        self.audience = None
-        self.counts = LatestWins(self._push_counts)
-        self._watching = False
-        await self.accept()
 
     async def start_for(self, user) -> bool:
         """Subscribe `user`; close 4403 (and return False) if they may see no course."""
@@ -35,6 +33,27 @@ class LecturerSocket(JsonSocket):
         await self._snapshot()
         if layer_down(self.channel_layer):
             await self.send_stale()
+        return True
+
+    async def dispatch(self, message):
+        # Whatever reads the database (the user behind the cookie, a token, a
+        # snapshot, a pushed card) may find it away: the client is told to
+        # come back later (1013; the dashboard's script and htmx-ext-ws
+        # reconnect after it), and the socket closes as any other would.
+        try:
+            await super().dispatch(message)
+        except DB_DOWN as exc:
+            logger.warning("%s socket closed 1013, the database is away: %r", self.kind, exc)
+            await self.unavailable_then_close()
+
+    async def connect(self):
+        self.audience = None
+        self.counts = LatestWins(self._push_counts)
+        self._watching = False
+        await self.accept()
+        if self.scope.get(DATABASE_AWAY):
+            await self.unavailable_then_close()
+            return False
         return True
 
     async def disconnect(self, code):

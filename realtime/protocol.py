@@ -14,6 +14,7 @@ import weakref
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import InterfaceError, OperationalError
 
 from realtime import broadcast, metrics
 
@@ -30,6 +31,14 @@ CLOSE_REPLACED = 4409  # the same device said hello on a newer socket
 # The server is restarting: come back at once (RFC 6455 "Service Restart"; one
 # of the codes htmx-ext-ws 2.x reconnects after, DESIGN §1).
 CLOSE_SERVICE_RESTART = 1012
+# The server cannot do it now (its database is away): come back later (RFC 6455).
+CLOSE_TRY_AGAIN_LATER = 1013
+
+# The database cannot be reached (restarting, or every pooled connection
+# busy past the pool's timeout): the client is told to try again.
+DB_DOWN = (OperationalError, InterfaceError)
+# Set in a socket's scope when its cookie's user could not be looked up for that reason.
+DATABASE_AWAY = "rollcall.database_away"
 
 # Every socket open in this process, by kind, for the graceful shutdown
 # (realtime/shutdown.py) and the open-sockets gauge, which counts them when
@@ -39,6 +48,9 @@ open_sockets: dict[str, weakref.WeakSet] = {
 }
 for _kind, _sockets in open_sockets.items():
     metrics.OPEN_SOCKETS.labels(_kind).set_function(_sockets.__len__)
+
+
+UNAVAILABLE = "The server cannot reach its database; try again shortly."
 
 
 class ClientError(Exception):
@@ -105,6 +117,11 @@ class JsonSocket(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str = "") -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    async def unavailable_then_close(self) -> None:
+        """The database is away: say so, and close with 1013 (reconnect later)."""
+        await self.send_error("unavailable", UNAVAILABLE)
+        await self.close_with(CLOSE_TRY_AGAIN_LATER)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing or self.draining:

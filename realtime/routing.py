@@ -17,16 +17,17 @@ and retry for ever.
 
 from urllib.parse import urlparse
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import AuthMiddleware
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import OriginValidator, WebsocketDenier
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.urls import path, re_path
 
 from realtime.dashboard import DashboardConsumer
 from realtime.device import DeviceConsumer
 from realtime.events import EventsConsumer
-from realtime.protocol import CLOSE_FORBIDDEN
+from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, DB_DOWN
 
 
 class OriginRefused(AsyncWebsocketConsumer):
@@ -67,15 +68,39 @@ class AllowedOrigin(OriginValidator):
             return False
 
 
+class CookieUser(AuthMiddleware):
+    """Channels' scope["user"] from the session cookie, surviving a database that is away.
+
+    Looking the user up reads the session and the user's row; if that fails
+    the user is anonymous and the scope says why (DATABASE_AWAY), so the
+    socket closes with 1013 (come back later) and not an HTTP 500 at the
+    handshake or a 4401 that would make a page stop trying.
+    """
+
+    async def resolve_scope(self, scope):
+        try:
+            await super().resolve_scope(scope)
+        except DB_DOWN:
+            from django.contrib.auth.models import AnonymousUser
+
+            scope["user"]._wrapped = AnonymousUser()
+            scope[DATABASE_AWAY] = True
+
+
+def cookie_auth(inner):
+    """channels.auth.AuthMiddlewareStack, with CookieUser."""
+    return CookieMiddleware(SessionMiddleware(CookieUser(inner)))
+
+
 websocket_urlpatterns = [
     path("ws/device/", AllowedOrigin(DeviceConsumer.as_asgi(), required=False)),
     path(
         "ws/dashboard/",
-        AllowedOrigin(AuthMiddlewareStack(DashboardConsumer.as_asgi()), required=True),
+        AllowedOrigin(cookie_auth(DashboardConsumer.as_asgi()), required=True),
     ),
     path(
         "ws/events/",
-        AllowedOrigin(AuthMiddlewareStack(EventsConsumer.as_asgi()), required=False),
+        AllowedOrigin(cookie_auth(EventsConsumer.as_asgi()), required=False),
     ),
     # Any other path is refused at the handshake instead of raising in the router.
     re_path(r"", WebsocketDenier.as_asgi()),

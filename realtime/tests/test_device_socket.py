@@ -1,5 +1,7 @@
 """The /ws/device/ socket: hello, join, re-attach, ping, leave, session end, revocation."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -94,6 +96,29 @@ async def test_it_closes_4401_without_hello_in_time(ws_app, monkeypatch):
     monkeypatch.setattr(DeviceConsumer, "hello_timeout", 0.05)
     communicator = await open_socket(ws_app, "/ws/device/")
     assert await closed_with(communicator) == 4401
+
+
+async def test_a_hello_the_database_is_slow_to_answer_is_told_to_retry_not_refused(
+    ws_app, device_and_token, monkeypatch
+):
+    """The hello deadline passing while the database works on the hello is not the
+    device's fault: 4401 would make it drop its credentials and stop for good."""
+    from realtime import device as device_module
+
+    async def slow_database(item):
+        await asyncio.sleep(0.5)
+        raise AssertionError("the socket should have given up on this hello already")
+
+    monkeypatch.setattr(DeviceConsumer, "hello_timeout", 0.1)
+    monkeypatch.setattr(device_module, "hellos", slow_database)
+    communicator = await open_socket(ws_app, "/ws/device/")
+    device, token = device_and_token
+    await communicator.send_json_to(
+        {"type": "hello", "device": str(device.public_id), "token": token}
+    )
+    error = await communicator.receive_json_from(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "unavailable")
+    assert await closed_with(communicator) == 1013
 
 
 async def test_it_joins_by_the_current_code(ws_app, device_and_token, session):
