@@ -7,10 +7,19 @@ and nothing is lost; after OUTBOX_MAX_ATTEMPTS it is marked failed for an
 admin to look at. A mail whose drainer died mid-send (its claim ran out) is
 sent again: SMTP gives no way to know whether the server took it, so the copy
 carries the same Message-ID, which mail clients use to show it once.
+
+A drain owns what it claimed (claimed_by): just before each send it renews
+that mail's claim, and only if the mail is still its own; a batch slower than
+its claim (a slow mail server) finds the rest taken back by another drainer
+and leaves it to that one, instead of both sending it. Outcomes are recorded
+only by the owner.
 """
 
 import hashlib
 import logging
+import smtplib
+import time
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -25,6 +34,8 @@ from outbox.models import OutboundEmail
 logger = logging.getLogger("rollcall.outbox")
 
 CLAIM_SECONDS = 300  # long enough for a slow SMTP server to take a batch
+# A send that failed this way took the connection with it: the batch stops there.
+CONNECTION_LOST = (smtplib.SMTPServerDisconnected, ConnectionError)
 BATCH = 100
 Status = OutboundEmail.Status
 
@@ -61,19 +72,21 @@ def _give_back_abandoned(now: datetime) -> int:
     failed = abandoned.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
         status=Status.FAILED,
         claimed_until=None,
+        claimed_by=None,
         last_error="The sending process stopped before it finished, on the last attempt.",
     )
     metrics.FAILED.inc(failed)
     requeued = abandoned.update(
         status=Status.PENDING,
         claimed_until=None,
+        claimed_by=None,
         next_attempt_at=now,
         last_error="The sending process stopped before it finished; sending again.",
     )
     return failed + requeued
 
 
-def _claim(now: datetime, limit: int) -> list[OutboundEmail]:
+def _claim(now: datetime, limit: int, owner: uuid.UUID) -> list[OutboundEmail]:
     with transaction.atomic():
         due = (
             OutboundEmail.objects.select_for_update(skip_locked=True)
@@ -87,17 +100,44 @@ def _claim(now: datetime, limit: int) -> list[OutboundEmail]:
         OutboundEmail.objects.filter(pk__in=ids, status=Status.PENDING).update(
             status=Status.SENDING,
             claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            claimed_by=owner,
             attempts=F("attempts") + 1,
         )
         return list(OutboundEmail.objects.filter(pk__in=ids).order_by("pk"))
 
 
+def _still_ours(mail: OutboundEmail, *, until: datetime) -> bool:
+    """Renew the claim on `mail` if it is still this drain's (else another drainer took
+    it back after the claim ran out, and sends it itself)."""
+    return bool(
+        OutboundEmail.objects.filter(
+            pk=mail.pk, status=Status.SENDING, claimed_by=mail.claimed_by
+        ).update(claimed_until=until)
+    )
+
+
+def _release_untried(mails: list[OutboundEmail], *, now: datetime) -> None:
+    if mails:
+        OutboundEmail.objects.filter(
+            pk__in=[m.pk for m in mails], status=Status.SENDING, claimed_by=mails[0].claimed_by
+        ).update(
+            status=Status.PENDING,
+            claimed_until=None,
+            claimed_by=None,
+            attempts=F("attempts") - 1,
+            next_attempt_at=now + retry_delay(1),
+        )
+
+
 def _record_failure(mail: OutboundEmail, error: Exception, now: datetime) -> str:
     text = f"{type(error).__name__}: {error}"[:2000]
     gave_up = mail.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-    OutboundEmail.objects.filter(pk=mail.pk, status=Status.SENDING).update(
+    OutboundEmail.objects.filter(
+        pk=mail.pk, status=Status.SENDING, claimed_by=mail.claimed_by
+    ).update(
         status=Status.FAILED if gave_up else Status.PENDING,
         claimed_until=None,
+        claimed_by=None,
         next_attempt_at=now + retry_delay(mail.attempts),
         last_error=text,
     )
@@ -114,9 +154,10 @@ def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     now = now or timezone.now()
     done = {"mail_sent": 0, "mail_retried": 0, "mail_failed": 0}
     done["mail_requeued"] = _give_back_abandoned(now)
-    claimed = _claim(now, limit)
+    claimed = _claim(now, limit, owner=uuid.uuid4())
     if not claimed:
         return done
+    started = time.monotonic()
     try:
         connection = get_connection(settings.OUTBOX_DELIVERY_BACKEND, fail_silently=False)
         connection.open()
@@ -126,13 +167,30 @@ def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
         return done
     try:
         for mail in claimed:
+            # The claim counts on the sweep's clock, from the time this send begins.
+            elapsed = timedelta(seconds=time.monotonic() - started)
+            if not _still_ours(mail, until=now + elapsed + timedelta(seconds=CLAIM_SECONDS)):
+                logger.info("Mail %s was taken back by another drainer; not sending it", mail.pk)
+                continue
             try:
                 as_message(mail, connection=connection).send()
+            except CONNECTION_LOST as exc:
+                # The server went away mid-batch: the rest was not tried, so it waits
+                # without an attempt counted against it, instead of failing one by one.
+                done[f"mail_{_record_failure(mail, exc, now)}"] += 1
+                _release_untried(claimed[claimed.index(mail) + 1 :], now=now)
+                break
             except Exception as exc:
                 done[f"mail_{_record_failure(mail, exc, now)}"] += 1
                 continue
-            OutboundEmail.objects.filter(pk=mail.pk, status=Status.SENDING).update(
-                status=Status.SENT, claimed_until=None, sent_at=timezone.now(), last_error=""
+            OutboundEmail.objects.filter(
+                pk=mail.pk, status=Status.SENDING, claimed_by=mail.claimed_by
+            ).update(
+                status=Status.SENT,
+                claimed_until=None,
+                claimed_by=None,
+                sent_at=timezone.now(),
+                last_error="",
             )
             metrics.SENT.inc()
             done["mail_sent"] += 1

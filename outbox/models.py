@@ -26,6 +26,8 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField()
     # While a drainer sends it; past this time the send is taken to have died with its process.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Which drain holds the claim: only it may send the mail and record the outcome.
+    claimed_by = models.UUIDField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -20,3 +20,17 @@ class RefusingBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise smtplib.SMTPDataError(451, b"Try again later")
+
+
+class DroppingBackend(BaseEmailBackend):
+    """The server takes the first message, then drops the connection."""
+
+    def send_messages(self, email_messages):
+        from django.core import mail
+
+        if getattr(mail, "outbox", None) is None:
+            mail.outbox = []
+        if mail.outbox:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        mail.outbox.extend(email_messages)
+        return len(email_messages)

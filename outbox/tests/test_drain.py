@@ -117,13 +117,13 @@ def broken_job(*, now):
 
 def test_drain_costs_the_same_queries_for_one_mail_and_for_many(django_assert_num_queries):
     queue(1)
-    # Give back abandoned mail (2), claim in a savepoint (select, update, read), one
-    # UPDATE per outcome.
-    with django_assert_num_queries(7 + 1):
+    # Give back abandoned mail (2), claim in a savepoint (select, update, read), per
+    # mail the claim renewed and the outcome: two UPDATEs.
+    with django_assert_num_queries(7 + 2):
         drain()
     queue(20)  # keys k0..k19; k0 exists already
     OutboundEmail.objects.update(status="pending", next_attempt_at=timezone.now())
-    with django_assert_num_queries(7 + 20):
+    with django_assert_num_queries(7 + 2 * 20):
         drain()
 
 
@@ -137,3 +137,42 @@ def test_a_subject_with_a_line_break_from_a_name_is_sent_on_one_line():
     [sent] = mail.outbox
     assert sent.subject == "Excuse from Ada Bcc: x@evil"
     assert sent.bcc == [] and sent.recipients() == ["l@example.org"]
+
+
+def test_a_drain_slower_than_its_claim_leaves_what_another_drainer_took_back(monkeypatch):
+    """A slow mail server: the batch's claim runs out after the first mail, and another
+    sweeper takes the rest back and sends it. The first never sends those again."""
+    from outbox import delivery
+
+    queue(5)
+    now = timezone.now()
+    later = now + timedelta(seconds=CLAIM_SECONDS + 1)
+    still_ours = delivery._still_ours
+    calls = []
+
+    def slow_batch(mail_, *, until):
+        calls.append(mail_.pk)
+        if len(calls) == 2:  # the first drain, before its second mail, 301 s in
+            other = drain(now=later)
+            assert (other["mail_requeued"], other["mail_sent"]) == (4, 4)
+        return still_ours(mail_, until=until)
+
+    monkeypatch.setattr(delivery, "_still_ours", slow_batch)
+    first = drain(now=now)
+    assert first["mail_sent"] == 1
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert subjects == [f"Mail {i}" for i in range(5)]  # each once
+    assert set(OutboundEmail.objects.values_list("status", "claimed_by")) == {("sent", None)}
+
+
+def test_a_connection_dropped_mid_batch_costs_the_untried_mails_no_attempt(settings):
+    settings.OUTBOX_DELIVERY_BACKEND = "outbox.tests.backends.DroppingBackend"
+    queue(4)
+    now = timezone.now()
+    result = drain(now=now)
+    assert (result["mail_sent"], result["mail_retried"]) == (1, 1)
+    rows = dict(OutboundEmail.objects.values_list("key", "attempts"))
+    assert rows == {"k0": 1, "k1": 1, "k2": 0, "k3": 0}
+    waiting = OutboundEmail.objects.filter(status="pending")
+    assert waiting.count() == 3
+    assert {m.next_attempt_at for m in waiting} == {now + retry_delay(1)}
