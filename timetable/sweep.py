@@ -121,6 +121,11 @@ def open_class(due: DueClass, *, now: datetime, running: NetworkSession | None) 
             scheduled_start=due.starts_at,
             late_after_minutes=meeting.late_after_minutes,
         )
+        if created and not meeting.auto_start:
+            # The lecturer's session this tick was to take over ended meanwhile: a
+            # class that waits for its lecturer is not opened by the sweep.
+            transaction.set_rollback(True)
+            return False
         if not created and not sessions.schedule_session(
             session=session,
             scheduled_start=due.starts_at,

@@ -10,7 +10,7 @@ from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
 from timetable import meetings
 from timetable.models import Closure, Occurrence
-from timetable.sweep import sweep_job
+from timetable.sweep import due_classes, open_class, sweep_job
 from timetable.tests.builders import MONDAY, at
 
 pytestmark = pytest.mark.django_db
@@ -130,6 +130,20 @@ def test_without_auto_start_nothing_opens_until_the_lecturer_starts_it(
     sweep(at(MONDAY, 10, 5))
     session.refresh_from_db()
     assert session.end_reason == "scheduled"
+
+
+def test_a_class_without_auto_start_whose_session_ended_during_the_tick_is_not_opened(
+    course, make_meeting, lecturer
+):
+    """The tick read the lecturer's session as running; the lecturer ended it before the
+    tick took it over. A class that waits for its lecturer is then not opened at all."""
+    make_meeting(course, auto_start=False)
+    running, _ = start_session(course=course, by=lecturer, now=at(MONDAY, 8, 50))
+    [due] = due_classes(now=at(MONDAY, 8, 55))
+    end_session(session=running, by=lecturer, now=at(MONDAY, 8, 55))
+    assert not open_class(due, now=at(MONDAY, 8, 55), running=running)
+    assert not NetworkSession.objects.filter(is_active=True).exists()
+    assert not Occurrence.objects.exists()
 
 
 def test_back_to_back_classes_each_get_their_own_session_and_register(
