@@ -378,10 +378,23 @@ def void_payment(
 
 
 def activate_term(*, term: Term) -> Term:
-    """Make `term` the one active term. The constraint decides between concurrent calls."""
+    """Make `term` the one active term. Concurrent activations take turns.
+
+    Every term row is locked first, in id order, so a second activation waits
+    until the first commits and then deactivates the term it made active. Without
+    the locks the two updates interleave on the one_active_term index and
+    PostgreSQL answers with a deadlock. NO KEY UPDATE, as the updates take
+    anyway: entries check their term with FOR KEY SHARE, which must not wait.
+    The constraint still decides against a term made active some other way.
+    """
     for _attempt in range(3):
         try:
             with transaction.atomic():
+                list(
+                    Term.objects.select_for_update(no_key=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
                 Term.objects.filter(is_active=True).exclude(pk=term.pk).update(is_active=False)
                 Term.objects.filter(pk=term.pk).update(is_active=True)
             break
