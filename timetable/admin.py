@@ -3,7 +3,11 @@
 Meeting forms are checked by timetable/meetings.py's own rules (inside the
 term, end after start, no overlap within the course; a clash in a lecturer's
 week is a warning), so admin refuses what the service refuses, with the same
-sentences; PostgreSQL's exclusion constraint backs them. "Copy last term's
+sentences; PostgreSQL's exclusion constraint backs them. Admin checks a form in the
+transaction it saves in, so the forms read the course's other meetings under the
+course's lock (meetings.locked_siblings) and the rows are saved through the
+service: two admins adding overlapping meetings at once take turns, and the
+second is told of the first's meeting. "Copy last term's
 timetable" is an action on courses and on terms, calling meetings.copy_timetable.
 This module extends attendance's CourseAdmin and payments' TermAdmin (it sits
 above both), so those apps know nothing of the timetable.
@@ -12,7 +16,7 @@ above both), so those apps know nothing of the timetable.
 from django import forms
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 
 from attendance.admin import CourseAdmin
 from attendance.models import Course
@@ -26,7 +30,8 @@ class MeetingForm(forms.ModelForm):
     """Validity dates may be left blank: the term's own dates."""
 
     # Standalone (the Meeting admin) it checks the course's other meetings in the
-    # database; inline, the formset checks them against the rows on the page.
+    # database; inline, the formset checks them against the rows on the page and
+    # the course's meetings that are not on it.
     check_siblings = True
 
     class Meta:
@@ -80,12 +85,10 @@ class MeetingForm(forms.ModelForm):
             )
         course = data.get("course") or getattr(self.instance, "course", None)
         if not problems and self.check_siblings and course is not None:
-            siblings = Meeting.objects.filter(course=course).exclude(pk=self.instance.pk)
             problems = meetings.overlap_problems(
                 slot=slot,
-                others=[(f"{course.code} {meetings.Slot.of(m).describe()}", meetings.Slot.of(m))
-                        for m in siblings],
-            )  # fmt: skip
+                others=meetings.locked_siblings(course=course, exclude_pks=[self.instance.pk]),
+            )
         if problems:
             raise forms.ValidationError(problems)
         return data
@@ -104,6 +107,11 @@ class MeetingFormSet(BaseInlineFormSet):
     def clean(self):
         super().clean()
         kept: list[tuple[str, meetings.Slot]] = []
+        if self.instance.pk is not None:
+            # Meetings added meanwhile (by another admin, or the service) are not on the page.
+            kept = meetings.locked_siblings(
+                course=self.instance, exclude_pks=[form.instance.pk for form in self.forms]
+            )
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
             if not data or data.get("DELETE") or form.errors:
@@ -126,6 +134,19 @@ class MeetingInline(admin.TabularInline):
     ordering = ["weekday", "start_time"]
 
 
+class SavedThroughTheService:
+    """An admin whose meetings are saved by meetings.py. Its TimetableError (the
+    constraint catching a write from outside the service) becomes a message and
+    the form again, with nothing saved, never a server error."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except meetings.TimetableError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
 def _report_copy(modeladmin, request, result: meetings.CopyResult, into: Term) -> None:
     modeladmin.message_user(
         request, f"{len(result.copied)} meeting(s) copied into {into}.", messages.SUCCESS
@@ -136,7 +157,7 @@ def _report_copy(modeladmin, request, result: meetings.CopyResult, into: Term) -
         modeladmin.message_user(request, line, messages.WARNING)
 
 
-class TimetableCourseAdmin(CourseAdmin):
+class TimetableCourseAdmin(SavedThroughTheService, CourseAdmin):
     inlines = [*CourseAdmin.inlines, MeetingInline]
     actions = [*(CourseAdmin.actions or []), "copy_last_terms_timetable"]
 
@@ -158,6 +179,16 @@ class TimetableCourseAdmin(CourseAdmin):
             return
         result = meetings.copy_timetable(source=source, target=target, courses=list(queryset))
         _report_copy(self, request, result, target)
+
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, MeetingFormSet):
+            return super().save_formset(request, form, formset, change)
+        changed = formset.save(commit=False)
+        # Removals first: a row may take the time of one removed on the same page.
+        for meeting in formset.deleted_objects:
+            meetings.meeting_remove(meeting=meeting)
+        for meeting in changed:
+            meetings.meeting_save(meeting=meeting)  # warnings: save_related, for every row
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -200,7 +231,7 @@ admin.site.register(Term, TimetableTermAdmin)
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(SavedThroughTheService, admin.ModelAdmin):
     form = MeetingForm
     list_display = ["course", "weekday", "start_time", "duration_minutes", "room", "term",
                     "valid_from", "valid_to", "auto_start"]  # fmt: skip
@@ -210,10 +241,7 @@ class MeetingAdmin(admin.ModelAdmin):
     list_select_related = ["course", "term"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        for warning in meetings.lecturer_clashes(
-            course=obj.course, slot=meetings.Slot.of(obj), exclude_pk=obj.pk
-        ):
+        for warning in meetings.meeting_save(meeting=obj):
             self.message_user(request, warning, messages.WARNING)
 
 

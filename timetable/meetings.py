@@ -9,6 +9,7 @@ concurrent changes are checked one after the other; on PostgreSQL an
 exclusion constraint (migration 0002) refuses overlaps from any client.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -159,11 +160,19 @@ def lecturer_clashes(*, course: Course, slot: Slot, exclude_pk: int | None = Non
     ]
 
 
-def _locked_siblings(course: Course, exclude_pk: int | None) -> list[tuple[str, Slot]]:
-    # The lock makes concurrent changes of one course's timetable take turns,
-    # so each sees the other's result before it checks for overlaps.
+def locked_siblings(
+    *, course: Course, exclude_pks: Iterable[int | None] = ()
+) -> list[tuple[str, Slot]]:
+    """The course's meetings (named), but those in `exclude_pks`, read under the course's lock.
+
+    Inside a transaction: the lock makes concurrent changes of one course's
+    timetable take turns, so each sees the other's result before it checks for
+    overlaps. The admin's forms check with it too, in the transaction they save in.
+    """
     Course.objects.select_for_update().filter(pk=course.pk).first()
-    siblings = Meeting.objects.filter(course=course).exclude(pk=exclude_pk)
+    siblings = Meeting.objects.filter(course=course).exclude(
+        pk__in=[pk for pk in exclude_pks if pk is not None]
+    )
     return [(f"{course.code} {Slot.of(m).describe()}", Slot.of(m)) for m in siblings]
 
 
@@ -177,7 +186,7 @@ def _save(meeting: Meeting, *, exclude_pk: int | None) -> list[str]:
             problems.append(f"The late threshold is 0 to {MAX_LATE_AFTER_MINUTES} minutes.")
         if not problems:
             problems = overlap_problems(
-                slot=slot, others=_locked_siblings(meeting.course, exclude_pk)
+                slot=slot, others=locked_siblings(course=meeting.course, exclude_pks=[exclude_pk])
             )
         if problems:
             raise TimetableError(" ".join(problems))
@@ -191,6 +200,11 @@ def _save(meeting: Meeting, *, exclude_pk: int | None) -> list[str]:
                 "It overlaps another meeting of the course: a course meets once at a time."
             ) from None
     return lecturer_clashes(course=meeting.course, slot=slot, exclude_pk=meeting.pk)
+
+
+def meeting_save(*, meeting: Meeting) -> list[str]:
+    """Check and save a meeting whose fields are set already (admin's forms); its warnings."""
+    return _save(meeting, exclude_pk=meeting.pk)
 
 
 def meeting_create(

@@ -121,6 +121,20 @@ def test_the_meeting_admin_checks_the_courses_other_meetings(
     assert Meeting.objects.count() == 1
 
 
+@pytest.mark.postgres
+def test_an_overlap_only_the_database_catches_is_a_message_not_a_server_error(
+    admin_client, course, term, make_meeting, monkeypatch
+):
+    make_meeting(course)
+    # As if the other meeting had been written past the timetable's checks.
+    monkeypatch.setattr(meetings, "overlap_problems", lambda **kwargs: [])
+    data = {**row(term, start="09:15"), "course": course.pk}
+    response = admin_client.post(reverse("admin:timetable_meeting_add"), data, follow=True)
+    assert response.status_code == 200
+    assert "It overlaps another meeting of the course" in response.content.decode()
+    assert Meeting.objects.count() == 1
+
+
 @pytest.fixture
 def summer(term):
     return Term.objects.create(
