@@ -82,18 +82,23 @@ def note_activity(*, request: HttpRequest, now: datetime | None = None) -> bool:
     )
     if not updated:
         # A session from before tracking began: start tracking it now.
-        UserSession.objects.get_or_create(
-            session_key=key,
-            defaults={
-                "user": request.user,
-                "user_agent": request.headers.get("User-Agent", "")[:300],
-                "ip_address": client_ip(request),
-                "signed_in_at": now,
-                "last_active_at": now,
-            },
-        )
+        _start_tracking(request=request, key=key, now=now)
     session[ACTIVITY_KEY] = int(now.timestamp())
     return True
+
+
+def _start_tracking(*, request: HttpRequest, key: str, now: datetime) -> None:
+    UserSession.objects.get_or_create(
+        session_key=key,
+        defaults={
+            "user": request.user,
+            "user_agent": request.headers.get("User-Agent", "")[:300],
+            "ip_address": client_ip(request),
+            "signed_in_at": now,
+            "last_active_at": now,
+            "remembered": bool(request.session.get(REMEMBER_KEY)),
+        },
+    )
 
 
 def extend_session(*, request: HttpRequest) -> None:
@@ -163,7 +168,16 @@ def sweep_job(*, now: datetime) -> dict[str, int]:
     return {"web_sessions_forgotten": gone} if gone else {}
 
 
-def follow_session_key(*, old_key: str | None, new_key: str | None) -> None:
-    """The session kept its data under a new key (Django cycles it on a password change)."""
-    if old_key and new_key and old_key != new_key:
-        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+def follow_session_key(
+    *, request: HttpRequest, old_key: str | None, now: datetime | None = None
+) -> None:
+    """The request's session kept its data under a new key (Django cycles it on a
+    password change): its row follows it. With no row to move (ended meanwhile, or
+    from before tracking began) the session gets a new one, so it is listed and
+    "Sign out everywhere" reaches it."""
+    new_key = request.session.session_key
+    if not new_key or old_key == new_key:
+        return
+    moved = old_key and UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+    if not moved:
+        _start_tracking(request=request, key=new_key, now=now or timezone.now())

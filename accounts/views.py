@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import authenticate, get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
@@ -141,12 +141,26 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             return super().get_form_class()
         return SetPasswordForm
 
+    @transaction.atomic
     def form_valid(self, form):
+        # The form checked the password read at the start of the request. Two tabs
+        # of one session changing it at once take turns on the user's row, and the
+        # second checks again against what the first saved.
+        user = get_user_model().objects.select_for_update().get(pk=self.request.user.pk)
+        if user.password != form.user.password:
+            if "old_password" in form.fields:
+                if not user.check_password(form.cleaned_data["old_password"]):
+                    form.add_error("old_password", form.error_messages["password_incorrect"])
+                    return self.form_invalid(form)
+            elif user.has_usable_password():
+                form.add_error(None, "Your password was set meanwhile, in another tab.")
+                return self.form_invalid(form)
+        form.user = user
         old_key = self.request.session.session_key
         response = super().form_valid(form)  # keeps this session (it cycles its key)
         new_key = self.request.session.session_key
-        sessions.follow_session_key(old_key=old_key, new_key=new_key)
-        ended = sessions.end_other_sessions(user=self.request.user, keep_session_key=new_key)
+        sessions.follow_session_key(request=self.request, old_key=old_key)
+        ended = sessions.end_other_sessions(user=user, keep_session_key=new_key)
         messages.success(
             self.request,
             "Your password is changed."

@@ -1,14 +1,20 @@
 """Two requests at once against each new invariant, on PostgreSQL: the database decides."""
 
+import threading
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from accounts.codes import CodeBusy, issue_sign_in_codes, redeem_sign_in_code
 from accounts.imports.run import ImportConflict, import_school
 from accounts.invitations import InvitationError, accept_invitation, invite_users
 from accounts.logins import give_students_logins
-from accounts.models import Invitation, SignInCode
+from accounts.models import Invitation, SignInCode, UserSession
 from accounts.tests.files import csv_bytes
 from attendance.models import Student
 from conftest import run_at_once
@@ -94,8 +100,6 @@ def test_one_invitation_accepted_twice_at_once_sets_the_password_once(grace):
 
 def test_one_password_reset_link_sent_four_times_at_once_sets_one_password(grace):
     from django.contrib.auth.tokens import default_token_generator
-    from django.test import Client
-    from django.urls import reverse
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
@@ -118,3 +122,49 @@ def test_one_password_reset_link_sent_four_times_at_once_sets_one_password(grace
     grace.refresh_from_db()
     winner = results.index(302)
     assert grace.check_password(f"correct-horse-{winner}-42")
+
+
+def test_one_session_changing_its_password_in_two_tabs_at_once_changes_it_once(lecturer):
+    """Both tabs send the session's cookie: the second is told its old password is
+    wrong now, and the session that survives is listed, so "Sign out everywhere"
+    reaches it."""
+    url = reverse("accounts:password-change")
+    # Several rounds: one round meets in the bad order only now and then.
+    for _round in range(5):
+        lecturer.set_password("pw")
+        lecturer.save()
+        signed_in = Client()
+        signed_in.post(reverse("login"), {"username": "lecturer", "password": "pw"})
+        tabs = [Client(), Client()]
+        for tab in tabs:
+            tab.cookies = signed_in.cookies
+        ready = threading.Barrier(2, timeout=10)
+
+        def change(i, tabs=tabs, ready=ready):
+            connection.ensure_connection()
+            ready.wait()
+            new = f"tab-{i}-password-42"
+            return tabs[i].post(
+                url, {"old_password": "pw", "new_password1": new, "new_password2": new}
+            )
+
+        results = run_at_once(2, change)
+        assert not any(isinstance(r, Exception) for r in results), results
+        outcomes = [_password_change_outcome(r) for r in results]
+        # A tab that started after the other's change finds its session ended: fine too.
+        assert sorted(outcomes) in (["changed", "refused"], ["changed", "signed out"]), results
+        winner = outcomes.index("changed")
+        lecturer.refresh_from_db()
+        assert lecturer.check_password(f"tab-{winner}-password-42")
+        kept = results[winner].cookies[settings.SESSION_COOKIE_NAME].value
+        assert list(UserSession.objects.values_list("session_key", flat=True)) == [kept]
+
+
+def _password_change_outcome(response) -> str:
+    if response.status_code == 302 and response.url == reverse("accounts:sessions"):
+        return "changed"
+    if response.status_code == 302 and response.url.startswith(reverse("login")):
+        return "signed out"
+    if "Your old password was entered incorrectly" in response.content.decode():
+        return "refused"
+    return repr(response)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import UserSession
-from accounts.sessions import ACTIVITY_KEY
+from accounts.sessions import ACTIVITY_KEY, describe_browser, follow_session_key
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,35 @@ def test_a_password_change_signs_out_the_other_sessions_and_keeps_this_one(lectu
     assert phone.get(reverse("dashboard")).status_code == 302
     [row] = UserSession.objects.filter(user=lecturer)
     assert row.session_key == laptop.session.session_key
+
+
+def test_a_session_whose_key_moves_takes_its_row_along(lecturer, rf):
+    laptop = browser(FIREFOX, "10.1.1.1")
+    request = rf.post("/", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="10.1.1.1")
+    request.user, request.session = lecturer, laptop.session
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    follow_session_key(request=request, old_key=old_key)
+    [row] = UserSession.objects.all()
+    assert row.session_key == request.session.session_key != old_key
+
+
+def test_a_session_whose_key_moves_with_no_row_to_move_gets_one(lecturer, rf):
+    # Its row went meanwhile: another tab's password change moved it under another key.
+    laptop = browser(FIREFOX, "10.1.1.1")
+    UserSession.objects.all().delete()
+    request = rf.post("/", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="10.1.1.1")
+    request.user, request.session = lecturer, laptop.session
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    follow_session_key(request=request, old_key=old_key)
+    [row] = UserSession.objects.all()
+    assert (row.session_key, row.user, row.ip_address) == (
+        request.session.session_key,
+        lecturer,
+        "10.1.1.1",
+    )
+    assert describe_browser(row.user_agent) == "Firefox on Linux"
 
 
 def test_an_admin_ends_every_session_of_a_user(lecturer, staff_user):
