@@ -1,5 +1,7 @@
 """Manual changes to a written register, each one kept in the audit trail."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -29,20 +31,27 @@ def _checked(*, status: str, reason: str) -> str:
 
 
 def mark_attendance(
-    *, record: AttendanceRecord, status: str, by: AbstractBaseUser | None, reason: str
+    *,
+    record: AttendanceRecord,
+    status: str,
+    by: AbstractBaseUser | None,
+    reason: str,
+    now: datetime | None = None,
 ) -> AttendanceRecord:
     """Set `record`'s status by hand, writing who, when, from, to and why.
 
     A mark to the status it already has changes nothing and writes no audit row.
     """
     reason = _checked(status=status, reason=reason)
-    now = timezone.now()
     with transaction.atomic():
         locked = (
             AttendanceRecord.objects.select_related("session")
             .select_for_update(of=("self",))
             .get(pk=record.pk)
         )
+        # Timed once the lock is ours: marks of one record are applied in lock
+        # order, and the audit trail, read by time, must tell them in that order.
+        now = now or timezone.now()
         if locked.status != status:
             AttendanceChange.objects.create(
                 record=locked,
@@ -71,6 +80,7 @@ def mark_many(
     status: str,
     by: AbstractBaseUser | None,
     reason: str,
+    now: datetime | None = None,
 ) -> list[AttendanceRecord]:
     """Give several students of `session`'s register one status, for one reason.
 
@@ -85,7 +95,6 @@ def mark_many(
         raise InvalidMark("Choose at least one student.")
     if session.is_active:
         raise InvalidMark("The register is written when the session ends; mark students then.")
-    now = timezone.now()
     who = by if by is not None and by.is_authenticated else None
     with transaction.atomic():
         records = list(
@@ -93,6 +102,7 @@ def mark_many(
             .filter(session=session, student_id__in=wanted)
             .order_by("pk")
         )
+        now = now or timezone.now()  # once the locks are ours, as in mark_attendance
         missing = len(wanted) - len(records)
         if missing:
             raise InvalidMark(

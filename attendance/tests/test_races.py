@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from attendance import presence
+from attendance import presence, registers
 from attendance.devices import DeviceLimitReached, register_device, revoke_device
 from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session, start_session
@@ -173,3 +173,44 @@ def test_ending_a_session_and_its_stale_duplicate_at_once_never_deadlocks(course
             session.refresh_from_db()
             assert not session.is_active
             assert AttendanceRecord.objects.filter(session=session).count() == len(students)
+
+
+@pytest.mark.parametrize("mark", ["one", "many"])
+def test_a_mark_that_waited_for_the_records_lock_is_timed_when_it_was_applied(
+    course, students, lecturer, mark
+):
+    session, _ = start_session(course=course, by=None)
+    end_session(session=session)
+    record = AttendanceRecord.objects.get(session=session, student=students[0])
+    outcome = {}
+
+    def run():
+        try:
+            if mark == "one":
+                registers.mark_attendance(record=record, status="late", by=None, reason="bus")
+            else:
+                registers.mark_many(
+                    session=session, student_ids=[students[0].pk], status="late", by=None,
+                    reason="bus",
+                )  # fmt: skip
+        except Exception as exc:  # asserted on below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        # Another change of the record has its lock; this mark arrives and waits.
+        AttendanceRecord.objects.select_for_update().get(pk=record.pk)
+        thread = threading.Thread(target=run)
+        thread.start()
+        _wait_until_blocked_on_a_lock(thread, outcome)
+        registers.mark_attendance(record=record, status="excused", by=lecturer, reason="note")
+        released_at = timezone.now()
+    thread.join(timeout=10)
+    assert not outcome, outcome
+    # The audit trail, read by time, tells the changes in the order they were applied.
+    changes = list(record.changes.order_by("changed_at").values_list("to_status", "changed_at"))
+    assert [to for to, _ in changes] == ["excused", "late"]
+    record.refresh_from_db()
+    assert record.status == "late"
+    assert changes[1][1] >= released_at
