@@ -55,29 +55,3 @@ async def test_calls_keep_to_one_thread_on_sqlite(monkeypatch):
     first, second = await db_call(name)(), await db_call(name)()
     assert first == second
 
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_pooled_connection_the_server_dropped_is_replaced_not_lent():
-    """After PostgreSQL restarts, its old connections are dead in the pool: the pool
-    checks each before lending it (CONN_HEALTH_CHECKS), so the next query works."""
-    import psycopg
-
-    Course.objects.count()
-    connection.close()  # back to the pool, idle
-    assert connection.pool.get_stats()["pool_available"] >= 1
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"] or "127.0.0.1",
-        port=settings_dict["PORT"] or 5432,
-        user=settings_dict["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        # What a restart does to every idle connection of the pool.
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            [settings_dict["NAME"]],
-        )
-    assert Course.objects.count() == 0
