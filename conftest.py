@@ -8,6 +8,7 @@ otherwise (a laptop without the services) it is skipped with the reason.
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,49 @@ def run_at_once(n: int, work) -> list:
 
 
 run_at_once.__test__ = False
+
+
+def in_thread(work) -> tuple[threading.Thread, dict]:
+    """Start `work()` on its own thread and connection; the thread, and a dict that will
+    hold its "result" or its "error"."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except Exception as exc:  # asserted on by the caller
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def wait_until_blocked_on_a_lock(thread, outcome: dict, timeout: float = 30.0) -> None:
+    """Return once another connection waits for a lock (PostgreSQL): the thread reached
+    the race. A thread that finished without waiting fails the test, with what it got.
+
+    Callable inside a transaction: PostgreSQL keeps one pg_stat_activity snapshot per
+    transaction unless told to drop it, so each look drops it first.
+    """
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                " AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            if not thread.is_alive():
+                raise AssertionError(f"it finished without waiting for a lock: {outcome}")
+            time.sleep(0.02)
+    raise AssertionError("the other connection never waited for a lock")
+
 
 DEBIAN_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 # As root, in a container, on a closed network: no sandbox, no calls home.

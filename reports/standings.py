@@ -10,7 +10,10 @@ Two writes racing for the same students (two corrections, an end and a
 correction) take the standing rows' locks in student order; the second reads
 the counts once the first has committed, so it never warns for a fall the
 first already warned for. The warnings' unique (student, course, crossing)
-would refuse a second one in any case.
+would refuse a second one in any case. A rebuild takes all of the course's
+rows, in the same order, before it counts; and each reads the course's
+threshold once it holds them, so a write that waited for a new threshold's
+rebuild judges by the new threshold.
 """
 
 from collections.abc import Callable, Iterable
@@ -21,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, Course, Student
+from attendance.models import AttendanceRecord, Course, NetworkSession, Student
 from attendance.reports import below_threshold
 from reports import notices
 from reports.models import AttendanceWarning, Standing
@@ -142,29 +145,41 @@ def _upsert_chunk(standings: list[Standing]) -> None:
         cursor.execute(sql, params)
 
 
-def _ensure_rows(*, course_id: int, student_ids: list[int], now) -> None:
+def _ensure_rows(*, course_id: int, student_ids: list[int] | None, now) -> None:
     """A standing row for each student (zeros), so there is a row to lock: one statement.
 
-    A first write for a student races on the unique pair; the loser's insert
-    waits for the winner's commit and then adds nothing.
+    `None`: each student with a record in the course (a rebuild). A first write
+    for a student races on the unique pair; the loser's insert waits for the
+    winner's commit and then adds nothing. Rows go in in student order, as the
+    locks are taken, so two writers never each wait for a row the other added.
     """
     ops = connection.ops
     names = ["student", "course", *UPDATE_FIELDS]
-    student_table = ops.quote_name(Student._meta.db_table)
+    if student_ids is None:
+        records = ops.quote_name(AttendanceRecord._meta.db_table)
+        sessions = ops.quote_name(NetworkSession._meta.db_table)
+        wanted = (
+            f"SELECT r.student_id FROM {records} r "
+            f"JOIN {sessions} s ON s.id = r.session_id WHERE s.course_id = %s"
+        )
+        ids = [course_id]
+    else:
+        wanted = ", ".join(["%s"] * len(student_ids))
+        ids = student_ids
     sql = (
         f"INSERT INTO {ops.quote_name(Standing._meta.db_table)} ({', '.join(_columns(names))}) "
-        f"SELECT id, %s, 0, 0, 0, 0, 0, NULL, %s, 0, %s FROM {student_table} "
-        f"WHERE id IN ({', '.join(['%s'] * len(student_ids))}) "
+        f"SELECT id, %s, 0, 0, 0, 0, 0, NULL, %s, 0, %s "
+        f"FROM {ops.quote_name(Student._meta.db_table)} WHERE id IN ({wanted}) ORDER BY id "
         "ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [course_id, False, ops.adapt_datetimefield_value(now), *student_ids])
+        cursor.execute(sql, [course_id, False, ops.adapt_datetimefield_value(now), *ids])
 
 
 def register_changed(*, course_id: int, student_ids: Iterable[int]) -> None:
     """Recompute these students' standings in the course; warn each who fell below.
 
-    Inside the caller's transaction. Four queries when no one falls; three
+    Inside the caller's transaction. Five queries when no one falls; three
     more when someone does (the warnings, the lecturers' addresses, the mail).
     """
     ids = sorted(set(student_ids))
@@ -176,13 +191,16 @@ def register_changed(*, course_id: int, student_ids: Iterable[int]) -> None:
         _ensure_rows(course_id=course_id, student_ids=ids, now=now)
         locked = list(
             Standing.objects.select_for_update(of=("self",))
-            .select_related("course", "student", "student__user")
+            .select_related("student", "student__user")
             .filter(course_id=course_id, student_id__in=ids)
             .order_by("student_id")
         )
         if not locked:
             return
-        course = locked[0].course
+        # Read once the rows are ours: a rebuild for a new threshold that held them
+        # has committed that threshold too (a course joined to the locking query
+        # would be the one it saw before it waited).
+        course = Course.objects.get(pk=course_id)
         counts = course_counts(course_id=course_id, student_ids=ids)
         fallen: list[Standing] = []
         for standing in locked:
@@ -219,16 +237,26 @@ def _warn(*, course: Course, fallen: list[Standing], now) -> None:
 def rebuild_course(*, course: Course) -> int:
     """Fill the course's standings from its records, sending no warning. Returns rows written.
 
-    For data that predates the standings (or repair): a student below now
-    is marked below without a mail; the next fall after a rise warns as usual.
-    Four queries per course whatever its size.
+    For data that predates the standings (or repair), and for a new threshold:
+    a student below now is marked below without a mail; the next fall after a
+    rise warns as usual. Six queries per course whatever its size.
+
+    The course's rows are locked (in student order, as register writes lock
+    them) before anything is read, so a register write racing the rebuild
+    either commits first and is counted or waits and counts after it; neither
+    writes counts or a crossing the other has already replaced.
     """
     now = timezone.now()
     with transaction.atomic():
-        counts = course_counts(course_id=course.pk)
-        existing = dict(
-            Standing.objects.filter(course=course).values_list("student_id", "crossings")
+        _ensure_rows(course_id=course.pk, student_ids=None, now=now)
+        locked = dict(
+            Standing.objects.select_for_update()
+            .filter(course_id=course.pk)
+            .order_by("student_id")
+            .values_list("student_id", "crossings")
         )
+        course = Course.objects.get(pk=course.pk)
+        counts = course_counts(course_id=course.pk)
         warned = dict(
             AttendanceWarning.objects.filter(course=course)
             .order_by()
@@ -237,10 +265,14 @@ def rebuild_course(*, course: Course) -> int:
         )
         rows = []
         for student_id, student_counts in counts.items():
+            if student_id not in locked:
+                # Recorded by a register write that committed after the rows were
+                # locked: it wrote this student's standing itself.
+                continue
             standing = Standing(
                 student_id=student_id,
                 course_id=course.pk,
-                crossings=max(existing.get(student_id, 0), warned.get(student_id, 0)),
+                crossings=max(locked[student_id], warned.get(student_id, 0)),
             )
             _apply(standing, student_counts, course, now)
             rows.append(standing)

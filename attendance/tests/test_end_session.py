@@ -184,9 +184,9 @@ def test_its_query_count_does_not_grow_with_the_class(
         ConnectedDevice(session=session, device=d, connected_at=at, last_seen_at=at)
         for d in devices[::2]
     )
-    # Nine of its own; the register's students for the hook, and the hook's four (the
+    # Nine of its own; the register's students for the hook, and the hook's five (the
     # reports' standings, no one falling after one session).
-    with django_assert_num_queries(9 + 1 + 4):
+    with django_assert_num_queries(9 + 1 + 5):
         result = end_session(session=session)
     assert result.records == class_size
     assert result.present == len(devices[::2])
