@@ -71,8 +71,21 @@ class CourseAdmin(TimetableCourseAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
+        stored = None
+        if change:
+            # The threshold stored now, read under the row's lock: another admin's
+            # save may have committed since this form was read, and this save
+            # writes every field, changed or not. The standings follow whatever
+            # threshold it leaves (NO KEY: register writes still take the course's
+            # key share for their foreign keys).
+            stored = (
+                Course.objects.select_for_update(no_key=True)
+                .filter(pk=obj.pk)
+                .values_list("warn_below_percent", "warn_after_sessions")
+                .first()
+            )
         super().save_model(request, obj, form, change)
-        if change and {"warn_below_percent", "warn_after_sessions"} & set(form.changed_data):
+        if change and (obj.warn_below_percent, obj.warn_after_sessions) != stored:
             # Who is at risk follows the new threshold at once; like a rebuild, the
             # change itself mails no one (a student's next fall below warns as usual).
             rebuild_course(course=obj)
