@@ -8,8 +8,9 @@ admin only lists, filters and calls them.
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -72,6 +73,80 @@ class CreatedByServiceAdmin(admin.ModelAdmin):
             super().save_related(request, form, formsets, change)
 
 
+class DeleteRefused(Exception):
+    """The database refused a delete the admin's own check had let through."""
+
+
+class LockedDeleteAdmin(admin.ModelAdmin):
+    """Deletes with the rows locked; a delete refused meanwhile is a message, not a 500.
+
+    Admin checks what protects an object (a course's sessions, a student's
+    records) without a lock, when it shows the confirmation. A session started
+    or a register written between that check and the delete made the delete
+    fail: ProtectedError, or a foreign-key error when the transaction commits.
+    The rows are locked FOR UPDATE before the delete looks again (a register
+    being written holds its students FOR KEY SHARE until it commits, and one
+    that starts later waits for the lock and leaves them out), the foreign keys
+    are checked before the delete's savepoint ends, and a refusal is said on
+    the page with nothing deleted and nothing logged.
+    """
+
+    def log_deletions(self, request, queryset):
+        # Logged by _delete, in the savepoint of the delete itself.
+        return []
+
+    def delete_model(self, request, obj) -> None:
+        self._delete(request, [obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        self._delete(request, list(queryset))
+
+    def _delete(self, request: HttpRequest, objs: list) -> None:
+        manager = self.model._default_manager
+        try:
+            with transaction.atomic():
+                locked = list(
+                    manager.select_for_update().filter(pk__in=[o.pk for o in objs]).order_by("pk")
+                )
+                super().log_deletions(request, locked)
+                manager.filter(pk__in=[o.pk for o in locked]).delete()
+                if connection.vendor == "postgresql":
+                    # Django's foreign keys are checked at commit; check them here,
+                    # where a violation can still be answered.
+                    connection.check_constraints()
+        except IntegrityError as exc:  # ProtectedError and RestrictedError among them
+            self.message_user(request, self._refusal(objs, exc), messages.ERROR)
+            raise DeleteRefused from exc
+
+    def _refusal(self, objs: list, exc: IntegrityError) -> str:
+        opts = self.model._meta
+        if len(objs) == 1:
+            what, them = f"The {opts.verbose_name} “{objs[0]}” was", "it"
+        else:
+            what, them = f"The {len(objs)} {opts.verbose_name_plural} were", "them"
+        referring = getattr(exc, "protected_objects", None) or getattr(
+            exc, "restricted_objects", ()
+        )
+        kinds = sorted({str(type(o)._meta.verbose_name_plural) for o in referring})
+        return (
+            f"{what} not deleted: {' and '.join(kinds) or 'other rows'} now refer to {them} "
+            "(written after the deletion was confirmed). Nothing was deleted."
+        )
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DeleteRefused:
+            # The confirmation page again, which now lists what protects the object.
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except DeleteRefused:
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class EnrollmentInline(admin.TabularInline):
     model = Enrollment
     extra = 0
@@ -80,7 +155,7 @@ class EnrollmentInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(LockedDeleteAdmin):
     list_display = ["code", "title", "lecturer_names"]
     search_fields = ["code", "title"]
     list_filter = ["lecturers"]
@@ -120,7 +195,7 @@ class StudentDeviceInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(admin.ModelAdmin):
+class StudentAdmin(LockedDeleteAdmin):
     list_display = ["student_number", "last_name", "first_name", "email", "is_active", "user"]
     list_display_links = ["student_number", "last_name"]
     search_fields = ["student_number", "first_name", "last_name", "email"]

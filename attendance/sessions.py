@@ -237,6 +237,12 @@ def _write_register(*, session: NetworkSession, now: datetime) -> None:
     Present if a device joined by the late threshold (late_after), late if
     after it, absent if never. Records that already exist (a manual mark) are
     kept as they are.
+
+    On PostgreSQL the students read are locked (FOR KEY SHARE, in id order) as
+    they are read: a student being deleted (the admin locks the row first) is
+    waited for and then left out, and a delete that comes second waits for
+    this register and finds the records that protect the student. Without the
+    lock the insert met a student deleted meanwhile with a foreign-key error.
     """
     threshold = late_after(
         session=session, course_late_after_minutes=session.course.late_after_minutes
@@ -263,6 +269,8 @@ def _write_register(*, session: NetworkSession, now: datetime) -> None:
             GROUP BY d.student_id
         ) p ON p.student_id = e.student_id
         WHERE e.course_id = %s AND s.is_active = %s
+        ORDER BY e.student_id
+        {"FOR KEY SHARE OF s" if connection.vendor == "postgresql" else ""}
         ON CONFLICT (session_id, student_id) DO NOTHING
     """
     stamp = ops.adapt_datetimefield_value(now)

@@ -311,3 +311,81 @@ def _student_form(student, **changes) -> dict:
         "devices-TOTAL_FORMS": "0",
         "devices-INITIAL_FORMS": "0",
     } | changes
+
+
+def _written_after_the_check(monkeypatch, model, write) -> None:
+    """`write()` runs right after admin checked what protects the objects to delete: a
+    register written or a session started between the confirmation and the delete.
+
+    In the request's own transaction, so the refused delete rolls it back too; a
+    write that races it from another connection is in test_admin_races.py."""
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[model]
+    check = model_admin.get_deleted_objects
+
+    def check_then_write(objs, request):
+        found = check(objs, request)
+        if request.method == "POST":
+            write()
+        return found
+
+    monkeypatch.setattr(model_admin, "get_deleted_objects", check_then_write)
+
+
+def _ended_session(course):
+    session, _ = start_session(course=course, by=None)
+    return end_session(session=session)
+
+
+def test_a_student_given_records_while_their_delete_is_confirmed_is_kept_with_a_message(
+    admin_client, course, students, monkeypatch
+):
+    from django.contrib.admin.models import LogEntry
+
+    _written_after_the_check(monkeypatch, Student, lambda: _ended_session(course))
+    response = admin_client.post(url(Student, "delete", students[0].pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert response["Location"] == url(Student, "delete", students[0].pk)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "was not deleted: attendance records now refer to it" in page
+    assert Student.objects.filter(pk=students[0].pk).exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_deleting_selected_students_given_records_meanwhile_deletes_none_with_a_message(
+    admin_client, course, students, monkeypatch
+):
+    _written_after_the_check(monkeypatch, Student, lambda: _ended_session(course))
+    response = admin_client.post(
+        url(Student, "changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [s.pk for s in students[:2]],
+            "post": "yes",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The 2 students were not deleted: attendance records now refer to them" in page
+    assert "Successfully deleted" not in page
+    assert Student.objects.count() == len(students)
+
+
+def test_a_course_given_a_session_while_its_delete_is_confirmed_is_kept_with_a_message(
+    admin_client, course, monkeypatch
+):
+    _written_after_the_check(monkeypatch, Course, lambda: start_session(course=course, by=None))
+    response = admin_client.post(url(Course, "delete", course.pk), {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "was not deleted: network sessions now refer to it" in response.content.decode()
+    assert Course.objects.filter(pk=course.pk).exists()
+
+
+def test_a_student_with_nothing_that_protects_them_is_deleted(admin_client, students):
+    response = admin_client.post(
+        url(Student, "delete", students[0].pk), {"post": "yes"}, follow=True
+    )
+    assert "was deleted successfully" in response.content.decode()
+    assert not Student.objects.filter(pk=students[0].pk).exists()
