@@ -54,4 +54,3 @@ async def test_calls_keep_to_one_thread_on_sqlite(monkeypatch):
 
     first, second = await db_call(name)(), await db_call(name)()
     assert first == second
-
