@@ -1,7 +1,6 @@
 """Races decided by PostgreSQL: row locks and conditional unique constraints under threads."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from attendance.devices import DeviceLimitReached, register_device, revoke_devic
 from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
-from conftest import run_at_once
+from conftest import run_at_once, wait_until_blocked_on_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -49,30 +48,6 @@ def test_concurrent_registrations_at_the_limit_never_make_a_third_device(student
     assert Device.objects.filter(student=students[0], is_active=True).count() == 2
 
 
-def _wait_until_blocked_on_a_lock(thread, outcome, timeout: float = 30.0) -> None:
-    """Return once some other connection waits for a row lock (the thread reached the race).
-
-    Generous, since a busy machine may be slow to start the thread; a thread
-    that finished without waiting fails at once, with what it got.
-    """
-    from django.db import connections
-
-    deadline = time.monotonic() + timeout
-    with connections["default"].cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                " AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            if not thread.is_alive():
-                raise AssertionError(f"the join finished without waiting for the lock: {outcome}")
-            time.sleep(0.02)
-    raise AssertionError("the other connection never waited for the lock")
-
-
 def _join_in_thread(device, code):
     outcome = {}
 
@@ -96,7 +71,7 @@ def test_a_join_racing_the_end_of_its_session_waits_and_is_refused(course, stude
         # The end has taken its row lock; the join arrives while it writes the register.
         NetworkSession.objects.select_for_update().get(pk=session.pk)
         thread, outcome = _join_in_thread(device, session.join_code)
-        _wait_until_blocked_on_a_lock(thread, outcome)
+        wait_until_blocked_on_a_lock(thread, outcome)
         end_session(session=session)
     thread.join(timeout=10)
     assert isinstance(outcome.get("error"), presence.JoinRefused), outcome
@@ -112,7 +87,7 @@ def test_a_join_racing_the_revocation_of_its_device_waits_and_is_refused(course,
     with transaction.atomic():
         revoke_device(device=Device.objects.get(pk=device.pk))
         thread, outcome = _join_in_thread(device, session.join_code)
-        _wait_until_blocked_on_a_lock(thread, outcome)
+        wait_until_blocked_on_a_lock(thread, outcome)
     thread.join(timeout=10)
     assert isinstance(outcome.get("error"), presence.DeviceRevoked), outcome
     assert not ConnectedDevice.objects.filter(session=session).exists()
@@ -203,7 +178,7 @@ def test_a_mark_that_waited_for_the_records_lock_is_timed_when_it_was_applied(
         AttendanceRecord.objects.select_for_update().get(pk=record.pk)
         thread = threading.Thread(target=run)
         thread.start()
-        _wait_until_blocked_on_a_lock(thread, outcome)
+        wait_until_blocked_on_a_lock(thread, outcome)
         registers.mark_attendance(record=record, status="excused", by=lecturer, reason="note")
         released_at = timezone.now()
     thread.join(timeout=10)
