@@ -146,11 +146,12 @@ def plan_payments(table: Table, *, progress: Progress | None = None) -> Plan:
 def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
     term = plan.work["term"]
     students = Student.objects.in_bulk([work[1] for work in plan.work["create"]])
+    outcomes = {outcome.row: outcome for outcome in plan.outcomes}
     now = timezone.now()
     for row, student_id, amount, method, reference, paid_on in plan.work["create"]:
         received = timezone.make_aware(datetime.combine(paid_on, time(12)))
         try:
-            ledger.record_payment(
+            recorded = ledger.record_payment(
                 student=students[student_id],
                 term=term,
                 amount=amount,
@@ -167,6 +168,10 @@ def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
                 raise
             # Paid since the plan read the totals: the ledger's own words.
             raise RowRefused(RowError(row, "amount", exc.message)) from exc
+        if not recorded.created:
+            # The same payment, recorded since the plan read the ledger (the
+            # same file confirmed twice at once): this import did not write it.
+            outcomes[row].status = UNCHANGED
     return {}
 
 

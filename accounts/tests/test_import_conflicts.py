@@ -1,0 +1,69 @@
+"""Records that change between an import's check of the file and its writes."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.imports.run import KINDS, import_school
+from accounts.tests.files import csv_bytes
+from payments import ledger
+from payments.models import Payment, Term
+
+PAYMENTS = "student_number,amount,method,reference,paid_on"
+
+
+@pytest.fixture
+def term(db):
+    """The active term, not billed: a student without charges may still be deleted."""
+    today = timezone.localdate()
+    term = Term.objects.create(
+        name="Second Term",
+        year=today.year,
+        starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=60),
+        fee=120,
+        due_on=today + timedelta(days=30),
+    )
+    return ledger.activate_term(term=term)
+
+
+def _payments(students) -> bytes:
+    paid_on = timezone.localdate() - timedelta(days=1)
+    return csv_bytes(
+        PAYMENTS, *[f"{s.student_number},10.00,cash,R{i},{paid_on}" for i, s in enumerate(students)]
+    )
+
+
+def _after_planning(monkeypatch, kind: str, step) -> None:
+    """Run `step` once, between the next import's check of the file and its writes,
+    as another request could."""
+    spec = KINDS[kind]
+    pending = [step]
+
+    def plan(table, **kwargs):
+        planned = spec.plan(table, **kwargs)
+        while pending:
+            pending.pop()()
+        return planned
+
+    monkeypatch.setitem(KINDS, kind, replace(spec, plan=plan))
+
+
+def test_payments_recorded_since_the_check_are_reported_unchanged(monkeypatch, students, term):
+    """The same file confirmed twice at once: the second to write wrote nothing."""
+    data = _payments(students)
+    first = []
+    _after_planning(
+        monkeypatch,
+        "payments",
+        lambda: first.append(
+            import_school(kind="payments", data=data, filename="p.csv", dry_run=False)
+        ),
+    )
+    second = import_school(kind="payments", data=data, filename="p.csv", dry_run=False)
+    assert first[0].counts["new"] == 5
+    assert second.applied
+    assert (second.counts["new"], second.counts["unchanged"]) == (0, 5)
+    assert Payment.objects.count() == 5
