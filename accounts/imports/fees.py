@@ -145,7 +145,7 @@ def plan_payments(table: Table, *, progress: Progress | None = None) -> Plan:
 
 def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
     term = plan.work["term"]
-    students = Student.objects.in_bulk([work[1] for work in plan.work["create"]])
+    students = _lock_students(sorted({work[1] for work in plan.work["create"]}))
     outcomes = {outcome.row: outcome for outcome in plan.outcomes}
     now = timezone.now()
     for row, student_id, amount, method, reference, paid_on in plan.work["create"]:
@@ -173,6 +173,19 @@ def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
             # same file confirmed twice at once): this import did not write it.
             outcomes[row].status = UNCHANGED
     return {}
+
+
+def _lock_students(student_ids: list[int]) -> dict[int, Student]:
+    """The students, locked as the ledger locks each one, but all first and in id
+    order: two imports paying the same students wait for each other instead of
+    deadlocking."""
+    students: dict[int, Student] = {}
+    for chunk in chunked(student_ids):
+        students.update(
+            (student.pk, student)
+            for student in Student.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+        )
+    return students
 
 
 def _past_max_money_message(number: str) -> str:

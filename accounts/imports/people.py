@@ -98,7 +98,9 @@ def plan_students(table: Table, *, progress: Progress | None = None) -> Plan:
 
 def apply_students(plan: Plan, *, by, base_url: str) -> dict[str, int]:
     User = get_user_model()
-    create = plan.work["create"]
+    # In key order, whatever the file's: two imports of the same new students
+    # then wait for each other at the first one instead of deadlocking.
+    create = sorted(plan.work["create"], key=lambda work: work[0])
     users = User.objects.bulk_create(
         [
             User(username=number, password=make_password(None), **wanted)
@@ -113,14 +115,17 @@ def apply_students(plan: Plan, *, by, base_url: str) -> dict[str, int]:
         ],
         batch_size=1000,
     )
-    update = plan.work["update"]
+    update = sorted(plan.work["update"], key=lambda work: work[0])
     fields = ["first_name", "last_name", "email"]
     Student.objects.bulk_update(
         [Student(pk=pk, **wanted) for pk, _, wanted in update], fields, batch_size=1000
     )
     # The student's own login follows their name and address (password resets go there).
     User.objects.bulk_update(
-        [User(pk=user_id, **wanted) for _, user_id, wanted in update if user_id],
+        sorted(
+            (User(pk=user_id, **wanted) for _, user_id, wanted in update if user_id),
+            key=lambda user: user.pk,
+        ),
         fields,
         batch_size=1000,
     )
@@ -204,15 +209,16 @@ def plan_lecturers(table: Table, *, progress: Progress | None = None) -> Plan:
 
 def apply_lecturers(plan: Plan, *, by, base_url: str) -> dict[str, int]:
     User = get_user_model()
+    # In key order, as apply_students: concurrent imports wait rather than deadlock.
     users = User.objects.bulk_create(
         [
             User(username=username, password=make_password(None), **wanted)
-            for username, wanted in plan.work["create"]
+            for username, wanted in sorted(plan.work["create"], key=lambda work: work[0])
         ],
         batch_size=1000,
     )
     User.objects.bulk_update(
-        [User(pk=pk, **wanted) for pk, wanted in plan.work["update"]],
+        [User(pk=pk, **wanted) for pk, wanted in sorted(plan.work["update"], key=lambda w: w[0])],
         ["first_name", "last_name", "email"],
         batch_size=1000,
     )

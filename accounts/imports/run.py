@@ -4,13 +4,18 @@ All or nothing: the plan checks every row first; any bad row and nothing is
 written, and the result names each bad row's row, column and reason. Writing
 happens in one transaction; a concurrent change to the same records makes the
 database refuse it (unique constraints), and the whole import rolls back.
+
+Each kind writes its rows in one order whatever the file's (by key, payments by
+student), so two imports of the same records wait for each other instead of
+deadlocking; should PostgreSQL still find a deadlock between an import and
+another writer, or fail a serializable transaction, that is a conflict too.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from accounts.imports import exporting, fees, people, school
 from accounts.imports.reading import ImportFileError, read_table
@@ -74,6 +79,9 @@ KINDS = {
     ]
 }
 FORMATS = ("csv", "xlsx")
+# PostgreSQL's deadlock_detected and serialization_failure: it rolled this
+# transaction back so that another could go on.
+LOST_TO_ANOTHER_WRITER = {"40P01", "40001"}
 
 
 @dataclass
@@ -107,6 +115,15 @@ class ImportResult:
 
 class ImportConflict(Exception):
     """The records changed while the import was writing; nothing was imported."""
+
+    def __init__(
+        self,
+        message: str = (
+            "These records were changed while the file was being imported, so nothing was "
+            "imported. Import the file again."
+        ),
+    ):
+        super().__init__(message)
 
 
 def import_school(
@@ -142,10 +159,11 @@ def import_school(
         # payment recorded since took the student's term past what it holds).
         result.errors = [exc.error]
     except (IntegrityError, LedgerError) as exc:
-        raise ImportConflict(
-            "These records were changed while the file was being imported, so nothing was "
-            "imported. Import the file again."
-        ) from exc
+        raise ImportConflict() from exc
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in LOST_TO_ANOTHER_WRITER:
+            raise
+        raise ImportConflict() from exc
     return result
 
 

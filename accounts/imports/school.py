@@ -92,11 +92,14 @@ def plan_courses(table: Table, *, progress: Progress | None = None) -> Plan:
 
 
 def apply_courses(plan: Plan, *, by, base_url: str) -> dict[str, int]:
+    # Rows in key order, whatever the file's: two imports of the same courses
+    # then wait for each other instead of deadlocking.
     Course.objects.bulk_create(
-        [Course(code=code, title=title) for code, title in plan.work["create"]], batch_size=1000
+        [Course(code=code, title=title) for code, title in sorted(plan.work["create"])],
+        batch_size=1000,
     )
     Course.objects.bulk_update(
-        [Course(pk=pk, title=title) for pk, title in plan.work["update"]], ["title"], 1000
+        [Course(pk=pk, title=title) for pk, title in sorted(plan.work["update"])], ["title"], 1000
     )
     teach = plan.work["teach"]
     ids = dict(Course.objects.filter(code__in=list(teach)).values_list("code", "pk"))
@@ -106,10 +109,10 @@ def apply_courses(plan: Plan, *, by, base_url: str) -> dict[str, int]:
             "course_id", "user_id"
         )
     )
-    for course_id, user_id in current - wanted:
+    for course_id, user_id in sorted(current - wanted):
         Teaching.objects.filter(course_id=course_id, user_id=user_id).delete()
     Teaching.objects.bulk_create(
-        [Teaching(course_id=c, user_id=u) for c, u in wanted - current], batch_size=1000
+        [Teaching(course_id=c, user_id=u) for c, u in sorted(wanted - current)], batch_size=1000
     )
     return {}
 
@@ -168,8 +171,11 @@ def plan_enrollments(table: Table, *, progress: Progress | None = None) -> Plan:
 
 
 def apply_enrollments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
+    # In (student, course) order, whatever the file's: two imports of the same
+    # new pairs then wait for each other at the first one instead of deadlocking.
     Enrollment.objects.bulk_create(
-        [Enrollment(student_id=s, course_id=c) for s, c in plan.work["create"]], batch_size=2000
+        [Enrollment(student_id=s, course_id=c) for s, c in sorted(plan.work["create"])],
+        batch_size=2000,
     )
     return {}
 

@@ -4,9 +4,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 
-from accounts.imports.run import KINDS, import_school
+from accounts.imports.run import KINDS, ImportConflict, import_school
 from accounts.tests.files import csv_bytes
 from payments import ledger
 from payments.models import Payment, Term
@@ -67,3 +68,35 @@ def test_payments_recorded_since_the_check_are_reported_unchanged(monkeypatch, s
     assert second.applied
     assert (second.counts["new"], second.counts["unchanged"]) == (0, 5)
     assert Payment.objects.count() == 5
+
+
+def _database_refuses(sqlstate: str):
+    def apply(plan, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '{sqlstate}'; END $$"
+            )
+
+    return apply
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialization"])
+def test_a_deadlock_or_serialization_failure_while_writing_is_a_conflict(
+    monkeypatch, students, term, sqlstate
+):
+    monkeypatch.setitem(
+        KINDS, "payments", replace(KINDS["payments"], apply=_database_refuses(sqlstate))
+    )
+    with pytest.raises(ImportConflict, match="Import the file again") as conflict:
+        import_school(kind="payments", data=_payments(students), filename="p.csv", dry_run=False)
+    assert isinstance(conflict.value.__cause__, OperationalError)
+
+
+@pytest.mark.postgres
+def test_another_database_failure_while_writing_is_not_a_conflict(monkeypatch, students, term):
+    monkeypatch.setitem(
+        KINDS, "payments", replace(KINDS["payments"], apply=_database_refuses("57014"))
+    )
+    with pytest.raises(OperationalError):
+        import_school(kind="payments", data=_payments(students), filename="p.csv", dry_run=False)

@@ -1,14 +1,16 @@
 """Two requests at once against each new invariant, on PostgreSQL: the database decides."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.codes import CodeBusy, issue_sign_in_codes, redeem_sign_in_code
 from accounts.imports.run import ImportConflict, import_school
@@ -16,8 +18,10 @@ from accounts.invitations import InvitationError, accept_invitation, invite_user
 from accounts.logins import give_students_logins
 from accounts.models import Invitation, SignInCode, UserSession
 from accounts.tests.files import csv_bytes
-from attendance.models import Student
+from attendance.models import Course, Enrollment, Student
 from conftest import run_at_once
+from payments import ledger
+from payments.models import Payment, Term
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +48,70 @@ def test_two_imports_of_the_same_new_students_make_one_of_each():
     assert Student.objects.count() == 200
     assert get_user_model().objects.count() == 200
     assert Invitation.objects.count() == 200
+
+
+def _new_students(n: int) -> list[Student]:
+    return Student.objects.bulk_create(
+        Student(student_number=f"N{i:05d}", first_name="F", last_name="L") for i in range(n)
+    )
+
+
+def _students_file() -> tuple[str, list[str]]:
+    header = "student_number,first_name,last_name,email"
+    return header, [f"S{i:05d},First{i},Last{i},s{i}@example.com" for i in range(2000)]
+
+
+def _enrollments_file() -> tuple[str, list[str]]:
+    students = _new_students(300)
+    codes = [Course.objects.create(code=f"C{i}", title=f"Course {i}").code for i in range(20)]
+    return "student_number,course_code", [
+        f"{s.student_number},{code}" for s in students for code in codes
+    ]
+
+
+def _payments_file() -> tuple[str, list[str]]:
+    today = timezone.localdate()
+    term = Term.objects.create(
+        name="Term",
+        year=today.year,
+        starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=60),
+        fee=100,
+        due_on=today + timedelta(days=30),
+    )
+    ledger.activate_term(term=term)
+    paid_on = today - timedelta(days=1)
+    return "student_number,amount,method,reference,paid_on", [
+        f"{s.student_number},10.00,cash,R{i},{paid_on}" for i, s in enumerate(_new_students(60))
+    ]
+
+
+IMPORTED = {
+    "students": (_students_file, lambda: Student.objects.count()),
+    "enrollments": (_enrollments_file, lambda: Enrollment.objects.count()),
+    "payments": (_payments_file, lambda: Payment.objects.count()),
+}
+
+
+@pytest.mark.parametrize("kind", IMPORTED)
+def test_two_imports_of_the_same_new_rows_in_opposite_order_take_turns(kind):
+    """Both write the rows in one order, so the second waits for the first instead of
+    deadlocking; it then finds them written (unchanged) or is refused by the unique
+    constraint (a conflict). Either way each row is new in exactly one report."""
+    make_file, count = IMPORTED[kind]
+    header, lines = make_file()
+    files = [csv_bytes(header, *lines), csv_bytes(header, *reversed(lines))]
+
+    def work(i):
+        return import_school(kind=kind, data=files[i], filename="f.csv", dry_run=False)
+
+    results = run_at_once(2, work)
+    conflicts = [r for r in results if isinstance(r, ImportConflict)]
+    applied = [r for r in results if not isinstance(r, Exception) and r.applied]
+    assert len(conflicts) + len(applied) == 2, results
+    assert all(isinstance(c.__cause__, IntegrityError) for c in conflicts), conflicts
+    assert count() == len(lines)
+    assert sum(r.counts["new"] for r in applied) == len(lines)
 
 
 def test_two_code_sheets_at_once_leave_one_open_code_per_person(grace):
