@@ -16,6 +16,7 @@ from accounts.imports.reading import ImportFileError, Table
 from accounts.imports.rows import (
     NEW,
     UNCHANGED,
+    ImportConflict,
     Plan,
     Progress,
     RowChecker,
@@ -178,12 +179,17 @@ def apply_payments(plan: Plan, *, by, base_url: str) -> dict[str, int]:
 def _lock_students(student_ids: list[int]) -> dict[int, Student]:
     """The students, locked as the ledger locks each one, but all first and in id
     order: two imports paying the same students wait for each other instead of
-    deadlocking."""
+    deadlocking. A student deleted since the plan is a conflict."""
     students: dict[int, Student] = {}
     for chunk in chunked(student_ids):
         students.update(
             (student.pk, student)
             for student in Student.objects.select_for_update().filter(pk__in=chunk).order_by("pk")
+        )
+    if len(students) < len(student_ids):
+        raise ImportConflict(
+            "A student in this file was deleted while it was being imported, so nothing was "
+            "imported. Import the file again."
         )
     return students
 

@@ -24,6 +24,21 @@ class RowError:
         return f"row {self.row}, column {self.column}: {self.reason}"
 
 
+class ImportConflict(Exception):
+    """The records changed while the import was writing; nothing was imported.
+
+    Here rather than in run.py, so that a kind's writes may raise it too."""
+
+    def __init__(
+        self,
+        message: str = (
+            "These records were changed while the file was being imported, so nothing was "
+            "imported. Import the file again."
+        ),
+    ):
+        super().__init__(message)
+
+
 class RowRefused(Exception):
     """A row the plan accepted and writing refused; the whole import rolls back."""
 

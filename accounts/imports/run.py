@@ -24,6 +24,7 @@ from accounts.imports.rows import (
     ERROR,
     NEW,
     UNCHANGED,
+    ImportConflict,
     Plan,
     Progress,
     RowError,
@@ -111,19 +112,6 @@ class ImportResult:
             "applied": self.applied,
             **self.done,
         }
-
-
-class ImportConflict(Exception):
-    """The records changed while the import was writing; nothing was imported."""
-
-    def __init__(
-        self,
-        message: str = (
-            "These records were changed while the file was being imported, so nothing was "
-            "imported. Import the file again."
-        ),
-    ):
-        super().__init__(message)
 
 
 def import_school(

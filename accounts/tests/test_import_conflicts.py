@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.imports.run import KINDS, ImportConflict, import_school
 from accounts.tests.files import csv_bytes
+from attendance.models import Student
 from payments import ledger
 from payments.models import Payment, Term
 
@@ -50,6 +51,17 @@ def _after_planning(monkeypatch, kind: str, step) -> None:
         return planned
 
     monkeypatch.setitem(KINDS, kind, replace(spec, plan=plan))
+
+
+def test_a_student_deleted_while_their_payments_are_imported_is_a_conflict(
+    monkeypatch, students, term
+):
+    _after_planning(
+        monkeypatch, "payments", lambda: Student.objects.filter(pk=students[2].pk).delete()
+    )
+    with pytest.raises(ImportConflict, match="deleted while it was being imported"):
+        import_school(kind="payments", data=_payments(students), filename="p.csv", dry_run=False)
+    assert not Payment.objects.exists()
 
 
 def test_payments_recorded_since_the_check_are_reported_unchanged(monkeypatch, students, term):
