@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import OperationalError
 
 from api.tests.conftest import assert_error
 from attendance.models import NetworkSession
@@ -136,3 +137,45 @@ def test_a_body_over_the_upload_limit_is_a_json_413_not_a_500(client_for, course
     refusal = assert_error(response, 413, "too_large")
     assert "1000 bytes" in refusal["detail"]
     assert not NetworkSession.objects.exists()
+
+
+def _database_away(monkeypatch):
+    """What a request meets while PostgreSQL restarts: the first query fails."""
+    from accounts.middleware import HtmxLoginRedirectMiddleware
+
+    def away(self, request):
+        raise OperationalError("connection failed: the database system is starting up")
+
+    monkeypatch.setattr(HtmxLoginRedirectMiddleware, "__call__", away)
+
+
+def test_a_page_while_the_database_is_away_is_a_503_to_retry_not_a_500(client, monkeypatch):
+    _database_away(monkeypatch)
+    client.raise_request_exception = False
+    response = client.get("/login/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    html = response.content.decode()
+    assert "Back in a moment" in html and "cannot reach its database" in html
+    assert "starting up" not in html
+
+
+def test_the_api_while_the_database_is_away_is_a_json_503(client_for, monkeypatch):
+    _database_away(monkeypatch)
+    client = client_for("staff")
+    client.raise_request_exception = False
+    response = client.get("/api/courses/")
+    body = assert_error(response, 503, "unavailable")
+    assert response["Retry-After"] == "30"
+    assert "starting up" not in body["detail"]
+
+
+def test_an_api_view_whose_query_fails_so_is_a_json_503(client_for, monkeypatch, course):
+    from api.views import courses
+
+    def away(*args, **kwargs):
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+    monkeypatch.setattr(courses, "courses_for_user", away)
+    response = client_for("staff").get("/api/courses/")
+    assert_error(response, 503, "unavailable")

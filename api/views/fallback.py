@@ -2,12 +2,23 @@
 raises before or around a view (config/urls.py names them as handler400 and
 handler500). Pages keep Django's HTML answers."""
 
+import sys
+
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from api.errors import SERVER_ERROR_DETAIL, error_response, is_api_request, refusal_for
+from api.errors import (
+    DATABASE_AWAY,
+    RETRY_AFTER_SECONDS,
+    SERVER_ERROR_DETAIL,
+    UNAVAILABLE,
+    error_response,
+    is_api_request,
+    refusal_for,
+)
 
 
 # Exempt, or Django's CSRF check would answer a POST here with its HTML 403
@@ -37,7 +48,17 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """An error outside the API views (in a middleware, say); inside them the API's
-    exception handler answers."""
+    exception handler answers. One the database caused while it was away is a 503 that
+    says to try again, not a 500: rendered without the request's context processors,
+    which would read the database again."""
+    away = isinstance(sys.exc_info()[1], DATABASE_AWAY)
+    if away:
+        if is_api_request(request):
+            response = error_response(code="unavailable", detail=UNAVAILABLE, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if not is_api_request(request):
         return defaults.server_error(request)
     return error_response(code="server_error", detail=SERVER_ERROR_DETAIL, status=500)
