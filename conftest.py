@@ -230,6 +230,16 @@ def _mail_through_the_outbox(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """A transactional test's database is flushed and its content types made again, maybe
+    under other ids; Django's in-process cache of them would still name the old ones, and
+    admin's log entry then fails its foreign key."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
