@@ -121,6 +121,9 @@ def start_session(
         except IntegrityError:
             # Either another start won the (course, date) race, or the join
             # code collided with one taken meanwhile; look again and retry.
+            # Or the course was deleted meanwhile (an admin): nothing to start.
+            if not Course.objects.filter(pk=course.pk).exists():
+                raise Course.DoesNotExist(f"{course.code} was deleted.") from None
             continue
         # Yesterday's class left running is closed, with its register. Newest
         # first, as end_session locks them: its end takes any older one along.

@@ -57,7 +57,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def session_start(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _get_course_for_user(request, course_id)
-    session, created = sessions.start_session(course=course, by=request.user)
+    try:
+        session, created = sessions.start_session(course=course, by=request.user)
+    except Course.DoesNotExist:
+        raise Http404("That course was deleted.") from None
     if request.htmx:
         return _card_response(request, course)
     if created:

@@ -1,5 +1,6 @@
 """Class sessions: refresh, status, start, end and the register."""
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -12,7 +13,7 @@ from api.permissions import IsStaffOrLecturer
 from api.serializers import sessions as serializers
 from api.serializers.fields import EmptySerializer
 from attendance import sessions
-from attendance.models import AttendanceRecord, NetworkSession
+from attendance.models import AttendanceRecord, Course, NetworkSession
 from attendance.selectors import (
     active_sessions_by_course,
     session_counts,
@@ -82,7 +83,10 @@ def session_status(request: Request) -> Response:
 def session_start(request: Request) -> Response:
     data = validated(serializers.SessionStartSerializer, request.data)
     course = course_for_user(request.user, data["course_id"])
-    session, created = sessions.start_session(course=course, by=request.user)
+    try:
+        session, created = sessions.start_session(course=course, by=request.user)
+    except Course.DoesNotExist:
+        raise Http404("No such course.") from None
     body = {**_live(session), "course": course, "join_code": session.join_code}
     return Response(serializers.StartedSessionSerializer(body).data, status=201 if created else 200)
 

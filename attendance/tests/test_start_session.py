@@ -83,3 +83,15 @@ def test_only_a_new_session_is_announced(course, lecturer, monkeypatch):
         ("session.started", session.pk),
         ("session.code", session.pk),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starting_a_course_deleted_meanwhile_says_so_instead_of_retrying(course, lecturer):
+    """An admin deleted the course after the lecturer's page loaded it: the new session's
+    foreign key fails, and no retry can succeed."""
+    from attendance.models import Course
+
+    Course.objects.filter(pk=course.pk).delete()
+    with pytest.raises(Course.DoesNotExist):
+        start_session(course=course, by=lecturer)
+    assert not NetworkSession.objects.exists()
