@@ -47,6 +47,26 @@ def test_a_student_deleted_while_their_register_is_written_is_kept_with_a_messag
     assert AttendanceRecord.objects.filter(session=session).count() == len(students)
 
 
+def test_a_register_written_while_a_student_is_deleted_leaves_them_out(
+    admin_client, course, students
+):
+    ada = students[0]
+    session, _ = start_session(course=course, by=None)
+    with transaction.atomic():
+        # The admin's delete is done, not yet committed, when the lecturer ends the class.
+        response = admin_client.post(delete_url(ada), {"post": "yes"})
+        assert response.status_code == 302
+        assert not Student.objects.filter(pk=ada.pk).exists(), "the delete was refused"
+        thread, outcome = in_thread(lambda: end_session(session=session))
+        wait_until_blocked_on_a_lock(thread, outcome)
+    thread.join(timeout=30)
+    assert "error" not in outcome, outcome
+    assert outcome["result"].records == len(students) - 1
+    assert not Student.objects.filter(pk=ada.pk).exists()
+    session.refresh_from_db()
+    assert not session.is_active
+
+
 def test_a_session_started_between_a_course_delete_and_its_commit_is_a_message(
     admin_client, course, monkeypatch
 ):
