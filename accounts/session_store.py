@@ -23,13 +23,22 @@ logger = logging.getLogger("django.contrib.sessions")
 
 CACHE_DOWN = (RedisError, OSError)
 WARN_EVERY_SECONDS = 10.0
+# After a failure the cache is left alone this long: a Redis that hangs costs a
+# request its timeout once in a while, not on every call of every request.
+SKIP_SECONDS = 5.0
 _last_warning = 0.0
+_skip_until = 0.0
+
+
+def _skipping() -> bool:
+    return time.monotonic() < _skip_until
 
 
 def _warn(action: str, exc: Exception) -> None:
-    # Once in a while, not once per request, while Redis is away.
-    global _last_warning
+    global _last_warning, _skip_until
     now = time.monotonic()
+    _skip_until = now + SKIP_SECONDS
+    # Once in a while, not once per request, while Redis is away.
     if now - _last_warning >= WARN_EVERY_SECONDS:
         _last_warning = now
         logger.warning("Web sessions read the database alone: cache %s failed: %r", action, exc)
@@ -42,6 +51,8 @@ class ForgivingCache:
         self._cache = cache
 
     def get(self, key, default=None):
+        if _skipping():
+            return default
         try:
             return self._cache.get(key, default)
         except CACHE_DOWN as exc:
@@ -49,6 +60,8 @@ class ForgivingCache:
             return default
 
     def set(self, key, value, timeout=None):
+        if _skipping():
+            return
         try:
             self._cache.set(key, value, timeout)
         except CACHE_DOWN as exc:
@@ -62,6 +75,8 @@ class ForgivingCache:
             return False
 
     def __contains__(self, key) -> bool:
+        if _skipping():
+            return False
         try:
             return key in self._cache
         except CACHE_DOWN as exc:

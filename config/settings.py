@@ -133,6 +133,9 @@ if DATABASE_URL:
         # PostgreSQL restarts, its dead connections are replaced instead of
         # failing the next requests, sockets and sweeps with "consuming input failed".
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # A new connection to a server that does not answer gives up (libpq's default
+        # waits as long as TCP does).
+        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 else:
     DATABASES = {
         "default": {

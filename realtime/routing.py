@@ -15,6 +15,7 @@ a browser sees only 1006, which the pages' scripts take for a network fault
 and retry for ever.
 """
 
+import asyncio
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddleware
@@ -68,6 +69,9 @@ class AllowedOrigin(OriginValidator):
             return False
 
 
+USER_LOOKUP_SECONDS = 3.0
+
+
 class CookieUser(AuthMiddleware):
     """Channels' scope["user"] from the session cookie, surviving a database that is away.
 
@@ -79,8 +83,10 @@ class CookieUser(AuthMiddleware):
 
     async def resolve_scope(self, scope):
         try:
-            await super().resolve_scope(scope)
-        except DB_DOWN:
+            # Within daphne's handshake timeout (5 s): a database or cache that hangs
+            # must not hold the handshake until daphne drops it (a browser sees 1006).
+            await asyncio.wait_for(super().resolve_scope(scope), USER_LOOKUP_SECONDS)
+        except (*DB_DOWN, TimeoutError):
             from django.contrib.auth.models import AnonymousUser
 
             scope["user"]._wrapped = AnonymousUser()

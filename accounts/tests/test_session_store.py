@@ -13,8 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def redis_away(settings):
-    """The Redis cache and the session engine of production, on a port nothing listens on."""
+def redis_away(settings, monkeypatch):
+    """The Redis cache and the session engine of production, on a port nothing listens on.
+
+    The store's pause after a failure is put back afterwards, so that later tests in this
+    process read the cache again at once."""
+    from accounts import session_store
+
+    monkeypatch.setattr(session_store, "_skip_until", 0.0)
     settings.CACHES = {
         "default": {
             "BACKEND": "config.redis_cache.SharedRedisCache",
@@ -48,3 +54,25 @@ def test_a_session_started_while_redis_was_up_is_read_from_the_database(redis_aw
     client.force_login(lecturer)
     assert client.get(reverse("dashboard")).status_code == 200
     assert "lecturer" in client.get(reverse("dashboard")).content.decode()
+
+
+def test_after_a_cache_failure_the_cache_is_left_alone_for_a_while(monkeypatch):
+    """A Redis that hangs costs one call its timeout, not every call of every request."""
+    from accounts import session_store
+
+    class Hanging:
+        calls = 0
+
+        def get(self, key, default=None):
+            Hanging.calls += 1
+            raise TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(session_store, "_skip_until", 0.0)
+    cache = session_store.ForgivingCache(Hanging())
+    assert cache.get("a") is None
+    assert cache.get("b") is None
+    assert "c" not in cache
+    assert Hanging.calls == 1
+    monkeypatch.setattr(session_store, "_skip_until", 0.0)  # the pause is over
+    assert cache.get("d") is None
+    assert Hanging.calls == 2

@@ -192,3 +192,4 @@ def test_a_hung_redis_fails_a_cache_call_in_seconds_and_the_pool_checks_connecti
     # A Redis that stops answering holds a page or a socket this long, not for ever.
     assert 0 < s["CACHES"]["default"]["OPTIONS"]["socket_timeout"] <= 5
     assert s["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+    assert 0 < s["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] <= 10

@@ -72,3 +72,22 @@ async def test_a_snapshot_the_database_cannot_give_closes_1013_and_the_socket_is
     await communicator.send_input({"type": "websocket.disconnect", "code": 1013})
     await communicator.wait(timeout=5)
     assert len(open_sockets["dashboard"]) == 0
+
+
+async def test_a_cookie_whose_user_lookup_hangs_is_told_to_come_back_within_the_handshake(
+    ws_app, cookie_for, lecturer, monkeypatch
+):
+    """Daphne drops a handshake after 5 s; a lookup that hangs longer gives up first."""
+    import time
+
+    from realtime import routing
+
+    cookie = await database_sync_to_async(cookie_for)(lecturer)
+
+    def hangs(*args, **kwargs):
+        time.sleep(1.0)
+
+    monkeypatch.setattr(routing, "USER_LOOKUP_SECONDS", 0.2)
+    monkeypatch.setattr("channels.auth.get_user", database_sync_to_async(hangs))
+    communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
+    await _told_to_come_back(communicator)
