@@ -95,11 +95,12 @@ def test_an_allowed_host_reaches_the_api(client_for, course):
     assert response.status_code == 200
 
 
-def _broken_middleware(monkeypatch):
+def _broken_middleware(monkeypatch, error: Exception | None = None):
+    """A middleware that raises `error` (by default one with internals in its message)."""
     from accounts.middleware import HtmxLoginRedirectMiddleware
 
     def broken(self, request):
-        raise RuntimeError("secret internals")
+        raise error or RuntimeError("secret internals")
 
     monkeypatch.setattr(HtmxLoginRedirectMiddleware, "__call__", broken)
 
@@ -141,12 +142,9 @@ def test_a_body_over_the_upload_limit_is_a_json_413_not_a_500(client_for, course
 
 def _database_away(monkeypatch):
     """What a request meets while PostgreSQL restarts: the first query fails."""
-    from accounts.middleware import HtmxLoginRedirectMiddleware
-
-    def away(self, request):
-        raise OperationalError("connection failed: the database system is starting up")
-
-    monkeypatch.setattr(HtmxLoginRedirectMiddleware, "__call__", away)
+    _broken_middleware(
+        monkeypatch, OperationalError("connection failed: the database system is starting up")
+    )
 
 
 def test_a_page_while_the_database_is_away_is_a_503_to_retry_not_a_500(client, monkeypatch):
