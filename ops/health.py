@@ -9,6 +9,7 @@ probe after a service comes back is ready again.
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 
 import redis
@@ -20,6 +21,8 @@ from django.db.migrations.executor import MigrationExecutor
 logger = logging.getLogger("rollcall.ops")
 
 TIMEOUT_SECONDS = 2.0
+# A whole check, whatever it waits on (the channel layer's round trip takes up to 2x).
+CHECK_SECONDS = 3 * TIMEOUT_SECONDS
 
 
 def check_database() -> None:
@@ -98,9 +101,41 @@ def checks() -> dict[str, Callable[[], None]]:
     return found
 
 
+def bounded(check: Callable[[], None], seconds: float) -> None:
+    """Run `check` in a thread of its own and give up on it after `seconds`.
+
+    The checks' own timeouts cover a service that refuses or answers slowly, not
+    one that hangs (a paused PostgreSQL holds a query with no client-side limit;
+    a channel layer's clean-up after its timeout waits on a paused Redis): the
+    probe would hang with it, for minutes. A check left behind holds only its
+    thread, which closes its connections when it ends.
+    """
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            check()
+        except BaseException as exc:  # handed to the probe's thread below
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="readyz-check", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return f"no answer within {TIMEOUT_SECONDS:g} s"
+        return (
+            str(exc)
+            if str(exc).startswith("no answer")
+            else f"no answer within {TIMEOUT_SECONDS:g} s"
+        )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -119,7 +154,7 @@ def readiness() -> dict[str, str]:
     try:
         for name, check in checks().items():
             try:
-                check()
+                bounded(check, CHECK_SECONDS)
             except Exception as exc:
                 failed[name] = _describe(exc)
     finally:

@@ -44,13 +44,18 @@ def test_readyz_checks_the_database_migrations_redis_and_the_channel_layer(clien
     assert set(health.checks()) == expected
 
 
-def test_readyz_is_503_naming_an_unapplied_migration(client, db):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM django_migrations WHERE app = 'attendance' AND name = "
-            "(SELECT MAX(name) FROM django_migrations WHERE app = 'attendance')"
-        )
-    response = client.get("/readyz")
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_503_naming_an_unapplied_migration(client):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    # Committed, as the probe's checks run on connections of their own; put back after.
+    recorder = MigrationRecorder(connection)
+    latest = max(name for app, name in recorder.applied_migrations() if app == "attendance")
+    recorder.record_unapplied("attendance", latest)
+    try:
+        response = client.get("/readyz")
+    finally:
+        recorder.record_applied("attendance", latest)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
@@ -98,3 +103,24 @@ def test_other_methods_on_a_probe_path_go_through_the_normal_stack(client, db):
     # Only GET and HEAD are probes; a POST meets CSRF and the URLconf like any request.
     assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code in {403, 404}
+
+
+def test_a_check_that_hangs_is_given_up_on_and_named(client, db, monkeypatch):
+    """A paused service holds its check's thread, not the probe."""
+    import threading
+    import time
+
+    released = threading.Event()
+
+    def hangs() -> None:
+        released.wait(30)
+
+    monkeypatch.setattr(health, "CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(health, "checks", lambda: {"database": hangs, "redis": lambda: None})
+    started = time.monotonic()
+    response = client.get("/readyz")
+    took = time.monotonic() - started
+    released.set()
+    assert response.status_code == 503
+    assert response.json()["failed"] == {"database": "no answer within 0.2 s"}
+    assert took < 5
