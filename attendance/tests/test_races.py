@@ -1,10 +1,9 @@
 """Races decided by PostgreSQL: row locks and conditional unique constraints under threads."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from attendance import presence, registers
@@ -12,7 +11,7 @@ from attendance.devices import DeviceLimitReached, register_device, revoke_devic
 from attendance.models import AttendanceRecord, ConnectedDevice, Device, NetworkSession
 from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
-from conftest import run_at_once, wait_until_blocked_on_a_lock
+from conftest import in_thread, run_at_once, wait_until_blocked_on_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -48,29 +47,15 @@ def test_concurrent_registrations_at_the_limit_never_make_a_third_device(student
     assert Device.objects.filter(student=students[0], is_active=True).count() == 2
 
 
-def _join_in_thread(device, code):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["session"] = presence.join_by_code(device=device, code=code)
-        except Exception as exc:  # asserted on below
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def test_a_join_racing_the_end_of_its_session_waits_and_is_refused(course, students):
     session, _ = start_session(course=course, by=None)
     device, _token = register_device(student=students[0], name="phone")
     with transaction.atomic():
         # The end has taken its row lock; the join arrives while it writes the register.
         NetworkSession.objects.select_for_update().get(pk=session.pk)
-        thread, outcome = _join_in_thread(device, session.join_code)
+        thread, outcome = in_thread(
+            lambda: presence.join_by_code(device=device, code=session.join_code)
+        )
         wait_until_blocked_on_a_lock(thread, outcome)
         end_session(session=session)
     thread.join(timeout=10)
@@ -86,7 +71,9 @@ def test_a_join_racing_the_revocation_of_its_device_waits_and_is_refused(course,
     device, _token = register_device(student=students[0], name="phone")
     with transaction.atomic():
         revoke_device(device=Device.objects.get(pk=device.pk))
-        thread, outcome = _join_in_thread(device, session.join_code)
+        thread, outcome = in_thread(
+            lambda: presence.join_by_code(device=device, code=session.join_code)
+        )
         wait_until_blocked_on_a_lock(thread, outcome)
     thread.join(timeout=10)
     assert isinstance(outcome.get("error"), presence.DeviceRevoked), outcome
@@ -157,32 +144,23 @@ def test_a_mark_that_waited_for_the_records_lock_is_timed_when_it_was_applied(
     session, _ = start_session(course=course, by=None)
     end_session(session=session)
     record = AttendanceRecord.objects.get(session=session, student=students[0])
-    outcome = {}
 
-    def run():
-        try:
-            if mark == "one":
-                registers.mark_attendance(record=record, status="late", by=None, reason="bus")
-            else:
-                registers.mark_many(
-                    session=session, student_ids=[students[0].pk], status="late", by=None,
-                    reason="bus",
-                )  # fmt: skip
-        except Exception as exc:  # asserted on below
-            outcome["error"] = exc
-        finally:
-            connection.close()
+    def mark_late():
+        if mark == "one":
+            return registers.mark_attendance(record=record, status="late", by=None, reason="bus")
+        return registers.mark_many(
+            session=session, student_ids=[students[0].pk], status="late", by=None, reason="bus"
+        )
 
     with transaction.atomic():
         # Another change of the record has its lock; this mark arrives and waits.
         AttendanceRecord.objects.select_for_update().get(pk=record.pk)
-        thread = threading.Thread(target=run)
-        thread.start()
+        thread, outcome = in_thread(mark_late)
         wait_until_blocked_on_a_lock(thread, outcome)
         registers.mark_attendance(record=record, status="excused", by=lecturer, reason="note")
         released_at = timezone.now()
     thread.join(timeout=10)
-    assert not outcome, outcome
+    assert "error" not in outcome, outcome
     # The audit trail, read by time, tells the changes in the order they were applied.
     changes = list(record.changes.order_by("changed_at").values_list("to_status", "changed_at"))
     assert [to for to, _ in changes] == ["excused", "late"]
