@@ -5,10 +5,11 @@ import logging
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from realtime.db import DB_DOWN
 
 logger = logging.getLogger("rollcall.api")
 
@@ -55,15 +56,19 @@ class Conflict(exceptions.APIException):
 
 SERVER_ERROR_DETAIL = "Something went wrong on our side."
 UNAVAILABLE = "The server cannot reach its database just now; try again shortly."
-# The database cannot be reached (restarting, the pool's connections all busy past its
-# timeout) or gave up on the transaction (a deadlock): worth trying again shortly.
-DATABASE_AWAY = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
 
 
 def error_response(*, code: str, detail: str, status: int) -> JsonResponse:
     """The envelope for answers made outside DRF's exception handler."""
     return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def unavailable_response() -> JsonResponse:
+    """The database is away: 503, come back in RETRY_AFTER_SECONDS."""
+    response = error_response(code="unavailable", detail=UNAVAILABLE, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -97,11 +102,9 @@ def exception_handler(exc, context):
             security_logger = logging.getLogger(f"django.security.{exc.__class__.__name__}")
             security_logger.error(str(exc))
         exc = refusal_for(exc)
-    if isinstance(exc, DATABASE_AWAY):
+    if isinstance(exc, DB_DOWN):
         logger.warning("API request while the database is away: %r", exc)
-        response = error_response(code="unavailable", detail=UNAVAILABLE, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable_response()
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

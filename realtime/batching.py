@@ -26,9 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from django.db import InterfaceError, OperationalError
-
-from realtime.db import db_call
+from realtime.db import DB_DOWN, db_call
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +91,7 @@ class Batcher(Generic[Request, Result]):
     async def _run_batch(self, requests: list[Request]) -> list[Result | BaseException]:
         try:
             return await db_call(self.run)(requests)
-        except (OperationalError, InterfaceError) as exc:
+        except DB_DOWN as exc:
             # The database is out of reach: each caller hears why (a retryable error).
             return [exc] * len(requests)
         except Exception as exc:

@@ -26,9 +26,10 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import connections, transaction
 
 from realtime import metrics
+from realtime.db import DB_DOWN
 
 logger = logging.getLogger("rollcall.realtime")
 
@@ -390,7 +391,7 @@ class CountsPublisher:
         events = _read_all([(session_id, read) for session_id, _g, read, _s in batch])
         for session_id, groups, read, since in batch:
             event = events[session_id]
-            if isinstance(event, (OperationalError, InterfaceError)):
+            if isinstance(event, DB_DOWN):
                 # The database is away (restarting): read again once it is back.
                 logger.warning("Could not read the counts of session %s: %s", session_id, event)
                 self._retry_later(session_id, groups, read, since)

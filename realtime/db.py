@@ -14,7 +14,11 @@ from typing import ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection, connections
+from django.db import InterfaceError, OperationalError, connection, connections
+
+# The database cannot be reached (restarting, every pooled connection busy past the
+# pool's timeout) or gave up on the transaction: worth trying again shortly.
+DB_DOWN = (OperationalError, InterfaceError)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -19,7 +19,7 @@ from attendance import presence
 from attendance.devices import DeviceRef, hello_many
 from realtime import broadcast, metrics
 from realtime.batching import Batcher
-from realtime.db import db_call
+from realtime.db import DB_DOWN, db_call
 from realtime.hub import hub
 from realtime.layer import LOST as LAYER_LOST
 from realtime.protocol import (
@@ -27,7 +27,6 @@ from realtime.protocol import (
     CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_UNAUTHENTICATED,
-    DB_DOWN,
     UNAVAILABLE,
     ClientError,
     JsonSocket,

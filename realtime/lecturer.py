@@ -7,8 +7,9 @@ from channels.db import database_sync_to_async
 from realtime import metrics, ticker
 from realtime.audience import Audience, audience_for
 from realtime.coalesce import LatestWins
+from realtime.db import DB_DOWN
 from realtime.layer import layer_down
-from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, DB_DOWN, JsonSocket
+from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, JsonSocket
 
 logger = logging.getLogger("rollcall.realtime")
 

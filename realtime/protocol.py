@@ -14,7 +14,6 @@ import weakref
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db import InterfaceError, OperationalError
 
 from realtime import broadcast, metrics
 
@@ -34,9 +33,6 @@ CLOSE_SERVICE_RESTART = 1012
 # The server cannot do it now (its database is away): come back later (RFC 6455).
 CLOSE_TRY_AGAIN_LATER = 1013
 
-# The database cannot be reached (restarting, or every pooled connection
-# busy past the pool's timeout): the client is told to try again.
-DB_DOWN = (OperationalError, InterfaceError)
 # Set in a socket's scope when its cookie's user could not be looked up for that reason.
 DATABASE_AWAY = "rollcall.database_away"
 

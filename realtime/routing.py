@@ -26,9 +26,10 @@ from django.conf import settings
 from django.urls import path, re_path
 
 from realtime.dashboard import DashboardConsumer
+from realtime.db import DB_DOWN
 from realtime.device import DeviceConsumer
 from realtime.events import EventsConsumer
-from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, DB_DOWN
+from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY
 
 
 class OriginRefused(AsyncWebsocketConsumer):

@@ -11,14 +11,14 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from api.errors import (
-    DATABASE_AWAY,
     RETRY_AFTER_SECONDS,
     SERVER_ERROR_DETAIL,
-    UNAVAILABLE,
     error_response,
     is_api_request,
     refusal_for,
+    unavailable_response,
 )
+from realtime.db import DB_DOWN
 
 
 # Exempt, or Django's CSRF check would answer a POST here with its HTML 403
@@ -51,12 +51,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exception handler answers. One the database caused while it was away is a 503 that
     says to try again, not a 500: rendered without the request's context processors,
     which would read the database again."""
-    away = isinstance(sys.exc_info()[1], DATABASE_AWAY)
-    if away:
+    if isinstance(sys.exc_info()[1], DB_DOWN):
         if is_api_request(request):
-            response = error_response(code="unavailable", detail=UNAVAILABLE, status=503)
-        else:
-            response = HttpResponse(render_to_string("503.html"), status=503)
+            return unavailable_response()
+        response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     if not is_api_request(request):
