@@ -118,3 +118,18 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} from {self.filename}"
+
+
+class StaleCachedSession(models.Model):
+    """A web session deleted while its cached copy could not be deleted (Redis away).
+
+    Redis may come back with its data, and serve the signed-out session from
+    its cache: each row is deleted from the cache again once the cache answers
+    (accounts/session_store.py), then dropped.
+    """
+
+    cache_key = models.CharField(max_length=255, unique=True)
+    deleted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.cache_key

@@ -448,6 +448,7 @@ SWEEP_JOBS = [
     "timetable.sweep.sweep_job",
     "outbox.delivery.sweep_job",
     "accounts.sessions.sweep_job",
+    "accounts.session_store.sweep_job",
 ]
 
 # --- Timetable ----------------------------------------------------------------------------
