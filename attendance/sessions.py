@@ -234,8 +234,11 @@ def _announce_ended(result: EndResult, *, statuses: dict[int, str]) -> None:
     broadcast.forget_counts(session_id=result.session_id)
 
 
-def _write_register(*, session: NetworkSession, now: datetime) -> None:
+def _write_register(*, session: NetworkSession, now: datetime) -> list[int]:
     """One INSERT ... SELECT: a record for every enrolled, active student, whatever the class size.
+
+    Returns the students whose records the register hooks must hear of (none
+    without hooks); the caller tells them, once per transaction.
 
     Present if a device joined by the late threshold (late_after), late if
     after it, absent if never. Records that already exist (a manual mark) are
@@ -290,13 +293,13 @@ def _write_register(*, session: NetworkSession, now: datetime) -> None:
                 True,
             ],
         )
-    if hooks.register_hooks():
-        # Every student of the register, manual marks included: the hooks
-        # recompute what they keep from the course's records.
-        students = AttendanceRecord.objects.filter(session=session).values_list(
-            "student_id", flat=True
-        )
-        hooks.register_changed(course_id=session.course_id, student_ids=list(students))
+    if not hooks.register_hooks():
+        return []
+    # Every student of the register, manual marks included: the hooks
+    # recompute what they keep from the course's records.
+    return list(
+        AttendanceRecord.objects.filter(session=session).values_list("student_id", flat=True)
+    )
 
 
 def _result_from_records(session: NetworkSession) -> EndResult:
@@ -355,34 +358,53 @@ def end_session(
                 .exclude(pk=locked.pk)
                 .order_by("-started_at", "-pk")
             )
-            _write_register(session=locked, now=now)
-            ConnectedDevice.objects.filter(session=locked, is_connected=True).update(
-                is_connected=False, disconnected_at=now
-            )
-            locked.is_active = False
-            locked.ended_at = now
-            locked.end_reason = reason
-            locked.ended_by = by if by is not None and by.is_authenticated else None
-            locked.save(update_fields=["is_active", "ended_at", "end_reason", "ended_by"])
+            students = _close(locked, by=by, reason=reason, now=now)
             for older in stale:
-                end_session(session=older, reason=EndReason.SUPERSEDED, now=now)
+                older.course = locked.course
+                students += _close(older, by=None, reason=EndReason.SUPERSEDED, now=now)
+                _announce_and_log(_result_from_records(older), older)
+            # The hooks hear of every register at once: each call locks its
+            # students' standings in id order, and a second call could want
+            # one below those the first holds.
+            hooks.register_changed(course_id=locked.course_id, student_ids=students)
             result = _result_from_records(locked)
-            statuses = dict(
-                AttendanceRecord.objects.filter(
-                    session=locked, status__in=["present", "late"]
-                ).values_list("student_id", "status")
-            )
-            _announce_ended(result, statuses=statuses)
-            logger.info(
-                "Ended session %s (%s): %s present, %s late, %s absent",
-                locked.pk,
-                reason,
-                result.present,
-                result.late,
-                result.absent,
-            )
+            _announce_and_log(result, locked)
     session.is_active, session.ended_at, session.end_reason = False, result.ended_at, result.reason
     return result
+
+
+def _close(
+    session: NetworkSession, *, by: AbstractBaseUser | None, reason: str, now: datetime
+) -> list[int]:
+    """End a locked, active session: its register, its devices, its row. The students the
+    register hooks must hear of are returned, for the caller to tell them once."""
+    students = _write_register(session=session, now=now)
+    ConnectedDevice.objects.filter(session=session, is_connected=True).update(
+        is_connected=False, disconnected_at=now
+    )
+    session.is_active = False
+    session.ended_at = now
+    session.end_reason = reason
+    session.ended_by = by if by is not None and by.is_authenticated else None
+    session.save(update_fields=["is_active", "ended_at", "end_reason", "ended_by"])
+    return students
+
+
+def _announce_and_log(result: EndResult, session: NetworkSession) -> None:
+    statuses = dict(
+        AttendanceRecord.objects.filter(
+            session=session, status__in=["present", "late"]
+        ).values_list("student_id", "status")
+    )
+    _announce_ended(result, statuses=statuses)
+    logger.info(
+        "Ended session %s (%s): %s present, %s late, %s absent",
+        session.pk,
+        result.reason,
+        result.present,
+        result.late,
+        result.absent,
+    )
 
 
 def _ended_by_this_call(result: EndResult, *, reason: str, now: datetime) -> bool:

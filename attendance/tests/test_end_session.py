@@ -151,6 +151,39 @@ def test_it_supersedes_an_older_stale_session_of_the_course_with_its_register(
     assert len(statuses(stale)) == 5
 
 
+def test_the_register_hooks_hear_of_a_superseded_register_in_the_same_one_call(
+    course, students, settings
+):
+    """Each call locks its students' standings in id order; two calls (the stale
+    register's, then today's) could each want a row below those it held."""
+    heard = []
+    settings.ATTENDANCE_REGISTER_HOOKS = ["attendance.tests.test_end_session.hook"]
+    hook.calls = heard
+    yesterday = timezone.now() - timedelta(days=1)
+    stale = NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(yesterday),
+        started_at=yesterday,
+        join_code="111111",
+        code_rotated_at=yesterday,
+    )
+    today = NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(),
+        started_at=timezone.now(),
+        join_code="222222",
+        code_rotated_at=timezone.now(),
+    )
+    end_session(session=today)
+    stale.refresh_from_db()
+    assert stale.end_reason == "superseded" and len(statuses(stale)) == len(students)
+    assert heard == [(course.pk, sorted(s.pk for s in students))]
+
+
+def hook(*, course_id, student_ids):
+    hook.calls.append((course_id, list(student_ids)))
+
+
 def test_ending_an_old_session_never_ends_a_newer_one(course, students):
     yesterday = timezone.now() - timedelta(days=1)
     old = NetworkSession.objects.create(
