@@ -70,28 +70,51 @@ class CourseAdmin(TimetableCourseAdmin):
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            # Each field carries, hidden, the value the page showed: what this admin
+            # left alone is not written back over another admin's save meanwhile.
+            for field in form.base_fields.values():
+                field.show_hidden_initial = True
+        return form
+
     def save_model(self, request, obj, form, change) -> None:
-        stored = None
-        if change:
-            # The threshold stored now, read under the row's lock: another admin's
-            # save may have committed since this form was read, and this save
-            # writes every field, changed or not. The standings follow whatever
-            # threshold it leaves (NO KEY: register writes still take the course's
-            # key share for their foreign keys).
-            stored = (
-                Course.objects.select_for_update(no_key=True)
-                .filter(pk=obj.pk)
-                .values_list("warn_below_percent", "warn_after_sessions")
-                .first()
-            )
-        super().save_model(request, obj, form, change)
-        if change and (obj.warn_below_percent, obj.warn_after_sessions) != stored:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The threshold stored now, read under the row's lock: another admin's
+        # save may have committed since this form was read. Only the fields this
+        # form changed are written; the standings follow whatever threshold the
+        # row then holds (NO KEY: register writes still take the course's key
+        # share for their foreign keys).
+        stored = (
+            Course.objects.select_for_update(no_key=True)
+            .filter(pk=obj.pk)
+            .values_list("warn_below_percent", "warn_after_sessions")
+            .first()
+        )
+        concrete = {f.name for f in obj._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in concrete]
+        if changed:
+            obj.save(update_fields=changed)
+        obj.refresh_from_db(fields=[name for name in concrete - set(changed) if name != "id"])
+        if (obj.warn_below_percent, obj.warn_after_sessions) != stored:
             # Who is at risk follows the new threshold at once; like a rebuild, the
             # change itself mails no one (a student's next fall below warns as usual).
             rebuild_course(course=obj)
             self.message_user(
                 request, "The at-risk list now follows the new threshold.", messages.INFO
             )
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            # A list of lecturers left as the page showed it is not saved over a change
+            # another admin made meanwhile.
+            for field in Course._meta.many_to_many:
+                if field.name not in form.changed_data:
+                    form.cleaned_data.pop(field.name, None)
+        super().save_related(request, form, formsets, change)
 
 
 admin.site.unregister(Student)

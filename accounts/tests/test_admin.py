@@ -159,3 +159,55 @@ def test_a_new_threshold_in_admin_moves_students_on_or_off_the_at_risk_list_at_o
     assert Standing.objects.get(student=students[0], course=course).below
     # Moving the line mails no one.
     assert not AttendanceWarning.objects.exists() and not OutboundEmail.objects.exists()
+
+
+def _page_initials(html: str) -> dict[str, list[str]]:
+    """The hidden `initial-*` inputs of a change page: what each field showed."""
+    import re
+
+    initials: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input[^>]*name="(initial-[\w-]+)"[^>]*value="([^"]*)"', html):
+        initials.setdefault(name, []).append(value)
+    return initials
+
+
+def test_a_course_form_saved_after_another_admins_change_keeps_what_it_left_alone(
+    admin_client, course, make_user
+):
+    from attendance.models import Course
+    from timetable.tests.test_admin import course_form
+
+    second = make_user("second-lecturer")
+    lecturers_group().user_set.add(second)
+    url = reverse("admin:attendance_course_change", args=[course.pk])
+    # Alice opens the course page; meanwhile Bob raises the threshold and adds a lecturer.
+    page = admin_client.get(url).content.decode()
+    initials = _page_initials(page)
+    assert initials["initial-warn_below_percent"] == ["75"]
+    assert initials["initial-title"] == [course.title]
+    Course.objects.filter(pk=course.pk).update(warn_below_percent=90)
+    course.lecturers.add(second)
+    # Alice saves her page with a new title, the rest as it showed.
+    form = course_form(course, [])
+    form["lecturers"] = [u for u in form["lecturers"] if u != second.pk]
+    response = admin_client.post(url, {**form, **initials, "title": "Renamed"})
+    assert response.status_code == 302
+    stored = Course.objects.get(pk=course.pk)
+    assert stored.title == "Renamed"
+    assert stored.warn_below_percent == 90
+    assert second in stored.lecturers.all()
+
+
+def test_a_course_form_without_the_pages_initials_saves_every_field(admin_client, course):
+    """A post that does not say what the page showed (a script) is taken as changing all."""
+    from attendance.models import Course
+    from timetable.tests.test_admin import course_form
+
+    Course.objects.filter(pk=course.pk).update(warn_below_percent=90)
+    response = admin_client.post(
+        reverse("admin:attendance_course_change", args=[course.pk]),
+        {**course_form(course, []), "title": "Renamed"},
+    )
+    assert response.status_code == 302
+    stored = Course.objects.get(pk=course.pk)
+    assert (stored.title, stored.warn_below_percent) == ("Renamed", 75)
