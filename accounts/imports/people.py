@@ -222,7 +222,17 @@ def apply_lecturers(plan: Plan, *, by, base_url: str) -> dict[str, int]:
         ["first_name", "last_name", "email"],
         batch_size=1000,
     )
-    lecturers_group().user_set.add(*[u.pk for u in users], *plan.work["join"])
+    # The group's rows too: Django's add() inserts them in a set's order.
+    group = lecturers_group()
+    membership = User.groups.through
+    membership.objects.bulk_create(
+        [
+            membership(user_id=pk, group_id=group.pk)
+            for pk in sorted({*(u.pk for u in users), *plan.work["join"]})
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
     sent = invite_users(users=users, by=by, base_url=base_url)
     return {"logins": len(users), "invited": len(sent)}
 

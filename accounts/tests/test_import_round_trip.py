@@ -139,3 +139,32 @@ def test_the_command_exports_nothing_but_imports_with_a_progress_bar(tmp_path, c
     assert not Student.objects.exists()
     call_command("import_school", "--kind", "students", str(path))
     assert Student.objects.filter(student_number="S1").exists()
+
+
+def test_lecturers_join_the_group_in_user_order(db):
+    """Concurrent imports insert group rows in one order, so they wait rather than deadlock
+    (Django's own add() inserts in a set's order: 9 before 2)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    User = get_user_model()
+    for pk, name in [(9, "nine"), (2, "two")]:
+        User.objects.create(pk=pk, username=name)
+    data = csv_bytes("username,first_name,last_name,email", "nine,,,", "two,,,")
+    with CaptureQueriesContext(connection) as queries:
+        result = import_school(kind="lecturers", data=data, filename="l.csv", dry_run=False)
+    assert result.applied
+    [insert] = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("INSERT") and 'INTO "auth_user_groups"' in q["sql"]
+    ]
+    # PostgreSQL's bulk insert unnests arrays; SQLite's lists VALUES.
+    unnested = re.search(r"UNNEST\(\('\{([\d,]+)\}'", insert)
+    if unnested:
+        users = [int(pk) for pk in unnested.group(1).split(",")]
+    else:
+        users = [int(pk) for pk, _group in re.findall(r"\((\d+), (\d+)\)", insert)]
+    assert users == [2, 9], insert
