@@ -13,12 +13,17 @@ that mail's claim, and only if the mail is still its own; a batch slower than
 its claim (a slow mail server) finds the rest taken back by another drainer
 and leaves it to that one, instead of both sending it. Outcomes are recorded
 only by the owner.
+
+Claims run on the real clock, whatever time a drain is told it is (a sweep
+run for another moment, `cleanup_sessions --now`): what is due follows that
+moment, but a claim made in the past would be taken back at once by a live
+drainer, and one made in the future would take back live drainers' claims,
+and both would send the mail.
 """
 
 import hashlib
 import logging
 import smtplib
-import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -66,9 +71,15 @@ def as_message(mail: OutboundEmail, *, connection) -> EmailMultiAlternatives:
     return message
 
 
+def _claim_clock() -> datetime:
+    return timezone.now()
+
+
 def _give_back_abandoned(now: datetime) -> int:
     """Mails whose drainer died mid-send go back to the queue (or fail, out of attempts)."""
-    abandoned = OutboundEmail.objects.filter(status=Status.SENDING, claimed_until__lt=now)
+    abandoned = OutboundEmail.objects.filter(
+        status=Status.SENDING, claimed_until__lt=_claim_clock()
+    )
     failed = abandoned.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
         status=Status.FAILED,
         claimed_until=None,
@@ -99,20 +110,20 @@ def _claim(now: datetime, limit: int, owner: uuid.UUID) -> list[OutboundEmail]:
             return []
         OutboundEmail.objects.filter(pk__in=ids, status=Status.PENDING).update(
             status=Status.SENDING,
-            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            claimed_until=_claim_clock() + timedelta(seconds=CLAIM_SECONDS),
             claimed_by=owner,
             attempts=F("attempts") + 1,
         )
         return list(OutboundEmail.objects.filter(pk__in=ids).order_by("pk"))
 
 
-def _still_ours(mail: OutboundEmail, *, until: datetime) -> bool:
+def _still_ours(mail: OutboundEmail) -> bool:
     """Renew the claim on `mail` if it is still this drain's (else another drainer took
     it back after the claim ran out, and sends it itself)."""
     return bool(
         OutboundEmail.objects.filter(
             pk=mail.pk, status=Status.SENDING, claimed_by=mail.claimed_by
-        ).update(claimed_until=until)
+        ).update(claimed_until=_claim_clock() + timedelta(seconds=CLAIM_SECONDS))
     )
 
 
@@ -157,7 +168,6 @@ def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
     claimed = _claim(now, limit, owner=uuid.uuid4())
     if not claimed:
         return done
-    started = time.monotonic()
     try:
         connection = get_connection(settings.OUTBOX_DELIVERY_BACKEND, fail_silently=False)
         connection.open()
@@ -167,9 +177,7 @@ def drain(*, now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
         return done
     try:
         for mail in claimed:
-            # The claim counts on the sweep's clock, from the time this send begins.
-            elapsed = timedelta(seconds=time.monotonic() - started)
-            if not _still_ours(mail, until=now + elapsed + timedelta(seconds=CLAIM_SECONDS)):
+            if not _still_ours(mail):
                 logger.info("Mail %s was taken back by another drainer; not sending it", mail.pk)
                 continue
             try:

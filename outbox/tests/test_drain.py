@@ -1,6 +1,8 @@
+import uuid
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -81,7 +83,8 @@ def test_a_mail_whose_sender_died_is_sent_again_with_the_same_message_id():
     )
     assert drain(now=now)["mail_sent"] == 0  # still within its claim: hands off
     later = now + timedelta(seconds=CLAIM_SECONDS + 1)
-    result = drain(now=later)
+    with time_machine.travel(later):
+        result = drain(now=later)
     assert (result["mail_requeued"], result["mail_sent"]) == (1, 1)
     assert mail.outbox[0].extra_headers["Message-ID"] == message_id(OutboundEmail.objects.get())
 
@@ -150,12 +153,13 @@ def test_a_drain_slower_than_its_claim_leaves_what_another_drainer_took_back(mon
     still_ours = delivery._still_ours
     calls = []
 
-    def slow_batch(mail_, *, until):
+    def slow_batch(mail_):
         calls.append(mail_.pk)
         if len(calls) == 2:  # the first drain, before its second mail, 301 s in
-            other = drain(now=later)
+            with time_machine.travel(later):
+                other = drain(now=later)
             assert (other["mail_requeued"], other["mail_sent"]) == (4, 4)
-        return still_ours(mail_, until=until)
+        return still_ours(mail_)
 
     monkeypatch.setattr(delivery, "_still_ours", slow_batch)
     first = drain(now=now)
@@ -176,3 +180,29 @@ def test_a_connection_dropped_mid_batch_costs_the_untried_mails_no_attempt(setti
     waiting = OutboundEmail.objects.filter(status="pending")
     assert waiting.count() == 3
     assert {m.next_attempt_at for m in waiting} == {now + retry_delay(1)}
+
+
+def test_a_drain_told_another_time_claims_on_the_real_clock(settings):
+    """A sweep run as if it were yesterday (cleanup_sessions --now) claims what is due
+    then; a live drain meanwhile must not find those claims run out and send them too."""
+    settings.OUTBOX_DELIVERY_BACKEND = "outbox.tests.backends.DrainedMeanwhileBackend"
+    queue(2)
+    yesterday = timezone.now() - timedelta(days=1)
+    OutboundEmail.objects.update(next_attempt_at=yesterday)
+    assert drain(now=yesterday)["mail_sent"] == 2
+    assert sorted(m.subject for m in mail.outbox) == ["Mail 0", "Mail 1"]  # each once
+
+
+def test_a_drain_told_a_later_time_leaves_live_claims_alone():
+    queue()
+    now = timezone.now()
+    live = uuid.uuid4()  # a drainer sending it now
+    OutboundEmail.objects.update(
+        status="sending",
+        attempts=1,
+        claimed_by=live,
+        claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+    )
+    result = drain(now=now + timedelta(hours=1))
+    assert (result["mail_requeued"], result["mail_sent"]) == (0, 0)
+    assert OutboundEmail.objects.get().claimed_by == live
