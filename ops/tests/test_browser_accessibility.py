@@ -1,9 +1,9 @@
 """axe-core in Chromium over the product's main pages, signed in as each role would be,
 at desktop and phone sizes: no serious or critical violation, and no sideways scroll
-of the whole page on a phone.
+of the whole page on a phone. On a 360 px phone: tap targets of at least 24 px.
 
-One browser context for the module's one test (axe is injected once per page load);
-the analytics page has its own in analytics/tests/test_browser_analytics.py.
+One browser context per test (axe is injected once per page load); the analytics
+page has its own in analytics/tests/test_browser_analytics.py.
 """
 
 from datetime import timedelta
@@ -154,6 +154,79 @@ def test_the_reports_excuses_and_students_own_pages_have_no_serious_violations(
         context.clear_cookies()
         sign_in(page, base, school["office"].username)
         check(page, base, f"/students/{pupil.pk}/devices/", failures)
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
+
+
+# A phone as Chromium emulates one: 360 CSS px wide, touch, and no zooming out to fit.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+# Buttons, fields, summaries and links standing on their own smaller than 24 x 24 CSS px
+# (WCAG 2.5.8); a link inside a line of text (display inline) is as tall as its line.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    "a[href], button, input:not([type=hidden]), select, textarea, summary")]
+  .filter((e) => {
+    const style = getComputedStyle(e);
+    if (style.visibility === "hidden" || (e.tagName === "A" && style.display === "inline")) {
+      return false;
+    }
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && (box.width < 24 || box.height < 24);
+  })
+  .map((e) => {
+    const box = e.getBoundingClientRect();
+    const name = (e.textContent || e.name || e.type).trim().slice(0, 30);
+    return `${e.tagName.toLowerCase()} "${name}" ${box.width.toFixed(1)}x${box.height.toFixed(1)}`;
+  })"""
+
+
+def small_targets(page, base: str, path: str, failures: list) -> None:
+    response = page.goto(f"{base}{path}")
+    page.wait_for_load_state("load")
+    assert response.status == 200, (path, response.status)
+    for target in page.evaluate(SMALL_TARGETS):
+        failures.append(f"{path}: {target}")
+
+
+def test_tap_targets_are_at_least_24_px_on_a_phone(
+    school, make_user, lecturer, course, students, live_server, browser
+):
+    from attendance.devices import register_device
+
+    pupil = students[2]
+    pupil.user = make_user("pupil")
+    pupil.save(update_fields=["user"])
+    register_device(student=pupil, name="Old phone")
+
+    base = live_server.url
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    failures: list[str] = []
+    try:
+        small_targets(page, base, "/login/", failures)
+        sign_in(page, base, lecturer.username)
+        for path in (
+            "/",
+            f"/sessions/{school['ended'].pk}/",
+            f"/courses/{course.pk}/register/",
+            f"/courses/{course.pk}/week/",
+            f"/courses/{course.pk}/analytics/",
+            "/account/sessions/",
+        ):
+            small_targets(page, base, path, failures)
+        context.clear_cookies()
+        sign_in(page, base, school["office"].username)
+        for path in ("/students/", f"/students/{pupil.pk}/", f"/students/{pupil.pk}/devices/"):
+            small_targets(page, base, path, failures)
+        context.clear_cookies()
+        sign_in(page, base, "pupil")
+        small_targets(page, base, "/me/", failures)
     finally:
         context.close()
     assert not failures, "\n".join(failures)
