@@ -1,6 +1,7 @@
 """axe-core in Chromium over the product's main pages, signed in as each role would be,
 at desktop and phone sizes: no serious or critical violation, and no sideways scroll
-of the whole page on a phone. On a 360 px phone: tap targets of at least 24 px.
+of the whole page on a phone. On a 360 px phone: tap targets of at least 24 px, and a
+long roster that scrolls from the keyboard.
 
 One browser context per test (axe is injected once per page load); the analytics
 page has its own in analytics/tests/test_browser_analytics.py.
@@ -230,3 +231,24 @@ def test_tap_targets_are_at_least_24_px_on_a_phone(
     finally:
         context.close()
     assert not failures, "\n".join(failures)
+
+
+def test_a_long_roster_on_the_dashboard_can_be_scrolled_from_the_keyboard(
+    make_students, lecturer, course, live_server, browser
+):
+    # More names than the roster's box shows: the list scrolls inside the card.
+    make_students(20, course=course)
+    start_session(course=course, by=lecturer)
+
+    base = live_server.url
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, base, lecturer.username)
+        waiting = page.locator(".roster-waiting ul")
+        assert waiting.evaluate("(ul) => ul.scrollHeight > ul.clientHeight")
+        assert waiting.get_attribute("tabindex") == "0"
+        assert waiting.get_attribute("aria-label") == "Not checked in yet, scrolls"
+        assert axe_violations(page) == []
+    finally:
+        context.close()
