@@ -1,7 +1,7 @@
 """axe-core in Chromium over the product's main pages, signed in as each role would be,
 at desktop and phone sizes: no serious or critical violation, and no sideways scroll
-of the whole page on a phone. On a 360 px phone: tap targets of at least 24 px, and a
-long roster that scrolls from the keyboard.
+of the whole page on a phone. On a 360 px phone: tap targets of at least 24 px, a long
+roster that scrolls from the keyboard, and charts drawn at their own size.
 
 One browser context per test (axe is injected once per page load); the analytics
 page has its own in analytics/tests/test_browser_analytics.py.
@@ -250,5 +250,25 @@ def test_a_long_roster_on_the_dashboard_can_be_scrolled_from_the_keyboard(
         assert waiting.get_attribute("tabindex") == "0"
         assert waiting.get_attribute("aria-label") == "Not checked in yet, scrolls"
         assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_the_rate_chart_keeps_its_size_on_a_phone(school, lecturer, students, live_server, browser):
+    """Shrunk to 360 px the chart's 11 px labels would come out near 6 px: it scrolls
+    sideways in its box instead, and the page itself does not."""
+    base = live_server.url
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, base, lecturer.username)
+        page.goto(f"{base}/students/{students[0].pk}/attendance/")
+        page.wait_for_load_state("load")
+        chart = page.locator(".trend-chart svg[role=img]")
+        drawn, designed = chart.evaluate(
+            "(svg) => [svg.getBoundingClientRect().width, svg.viewBox.baseVal.width]"
+        )
+        assert drawn == designed
+        assert page.evaluate("() => document.documentElement.scrollWidth") == 360
     finally:
         context.close()
