@@ -18,6 +18,17 @@ def started(course, students, lecturer):
     return session
 
 
+def session_at(course, when, code: str) -> NetworkSession:
+    """An active session of `course` started at `when` (left open: stale, if long ago)."""
+    return NetworkSession.objects.create(
+        course=course,
+        date=timezone.localdate(when),
+        started_at=when,
+        join_code=code,
+        code_rotated_at=when,
+    )
+
+
 def statuses(session) -> dict[int, str]:
     return dict(
         AttendanceRecord.objects.filter(session=session).values_list("student_id", "status")
@@ -129,21 +140,9 @@ def test_it_supersedes_an_older_stale_session_of_the_course_with_its_register(
     course, students, lecturer
 ):
     yesterday = timezone.now() - timedelta(days=1)
-    stale = NetworkSession.objects.create(
-        course=course,
-        date=timezone.localdate(yesterday),
-        started_at=yesterday,
-        join_code="111111",
-        code_rotated_at=yesterday,
-    )
+    stale = session_at(course, yesterday, "111111")
     join(stale, students[0], yesterday + timedelta(minutes=1))
-    today = NetworkSession.objects.create(
-        course=course,
-        date=timezone.localdate(),
-        started_at=timezone.now(),
-        join_code="222222",
-        code_rotated_at=timezone.now(),
-    )
+    today = session_at(course, timezone.now(), "222222")
     end_session(session=today)
     stale.refresh_from_db()
     assert not stale.is_active and stale.end_reason == "superseded"
@@ -159,21 +158,8 @@ def test_the_register_hooks_hear_of_a_superseded_register_in_the_same_one_call(
     heard = []
     settings.ATTENDANCE_REGISTER_HOOKS = ["attendance.tests.test_end_session.hook"]
     hook.calls = heard
-    yesterday = timezone.now() - timedelta(days=1)
-    stale = NetworkSession.objects.create(
-        course=course,
-        date=timezone.localdate(yesterday),
-        started_at=yesterday,
-        join_code="111111",
-        code_rotated_at=yesterday,
-    )
-    today = NetworkSession.objects.create(
-        course=course,
-        date=timezone.localdate(),
-        started_at=timezone.now(),
-        join_code="222222",
-        code_rotated_at=timezone.now(),
-    )
+    stale = session_at(course, timezone.now() - timedelta(days=1), "111111")
+    today = session_at(course, timezone.now(), "222222")
     end_session(session=today)
     stale.refresh_from_db()
     assert stale.end_reason == "superseded" and len(statuses(stale)) == len(students)
@@ -185,14 +171,7 @@ def hook(*, course_id, student_ids):
 
 
 def test_ending_an_old_session_never_ends_a_newer_one(course, students):
-    yesterday = timezone.now() - timedelta(days=1)
-    old = NetworkSession.objects.create(
-        course=course,
-        date=timezone.localdate(yesterday),
-        started_at=yesterday,
-        join_code="111111",
-        code_rotated_at=yesterday,
-    )
+    old = session_at(course, timezone.now() - timedelta(days=1), "111111")
     newer, _ = start_session(course=course, by=None)
     # start_session already superseded the old one; a late "end" of it must
     # leave today's class running.
