@@ -21,10 +21,16 @@ def admin_signed_in(name: str) -> Client:
     return client
 
 
-def test_a_stale_form_saved_after_a_new_threshold_leaves_standings_that_agree(course, students):
+def at_80_percent(course, students):
+    """The first student, at 80 %: at risk below a 90 % threshold, not below 75 %."""
     ada = students[0]
-    for status in ["present"] * 8 + ["absent"] * 2:  # 80 %: at risk below 90 %, not 75 %
+    for status in ["present"] * 8 + ["absent"] * 2:
         write_register(course, {ada: status})
+    return ada
+
+
+def test_a_stale_form_saved_after_a_new_threshold_leaves_standings_that_agree(course, students):
+    ada = at_80_percent(course, students)
     url = reverse("admin:attendance_course_change", args=[course.pk])
     alice, bob = admin_signed_in("alice"), admin_signed_in("bob")
     with transaction.atomic():
@@ -51,9 +57,7 @@ def test_a_stale_form_saved_after_a_new_threshold_leaves_standings_that_agree(co
 def test_a_page_saved_after_a_new_threshold_keeps_it_and_the_standings_agree(course, students):
     from accounts.tests.test_admin import _page_initials
 
-    ada = students[0]
-    for status in ["present"] * 8 + ["absent"] * 2:  # 80 %: at risk below 90 %, not 75 %
-        write_register(course, {ada: status})
+    ada = at_80_percent(course, students)
     url = reverse("admin:attendance_course_change", args=[course.pk])
     alice, bob = admin_signed_in("alice"), admin_signed_in("bob")
     # Bob's page, read before Alice's change: it shows 75 %.
