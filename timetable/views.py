@@ -128,7 +128,10 @@ def _today_context(request: HttpRequest) -> dict:
 @login_required
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
-    """The dashboard's panel: today's classes, the next one, cancel today's."""
+    """The dashboard's panel: today's classes, the next one, cancel today's. Opened on its
+    own (a bookmark, a copied link) it is not a page: the dashboard that holds it is."""
+    if not request.htmx:
+        return redirect(f"{reverse('dashboard')}#today")
     return render(request, "timetable/_today.html", _today_context(request))
 
 

@@ -136,11 +136,17 @@ def test_the_panel_reads_a_constant_number_of_queries(
         course.lecturers.add(user)
         make_meeting(course, weekday=i % 5, at=time(9 + i, 0))
     client.force_login(user)
-    client.get(reverse("timetable:today"))
+    client.get(reverse("timetable:today"), **HTMX)
     session_queries = 1 if settings.SESSION_ENGINE.endswith(".db") else 0
     # web session, user; the week's meetings, occurrences and closures.
     with django_assert_num_queries(session_queries + 1 + 3):
         assert client.get(reverse("timetable:today"), **HTMX).status_code == 200
+
+
+def test_the_panel_opened_on_its_own_is_the_dashboard(lecturer_client, week):
+    response = lecturer_client.get(reverse("timetable:today"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard") + "#today"
 
 
 def test_the_dashboard_loads_the_panel_from_the_timetable(lecturer_client, course):
