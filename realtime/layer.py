@@ -14,6 +14,14 @@ straight into every local channel's queue (no Redis involved). The sockets
 turn them into "reconnecting" on the lecturer's screen and a fresh snapshot
 from the database (realtime/lecturer.py, realtime/device.py).
 
+A Redis that stops answering without closing the connection (paused, or
+behind a network that drops packets) raises nothing: the subscriber's reads
+just time out empty, and publishes wait for their socket timeout. So when the
+subscriber has heard nothing for PROBE_AFTER_SECONDS it pings Redis, and a
+ping unanswered within PROBE_TIMEOUT_SECONDS counts as the connection lost;
+a recovery that hangs is given up after RECOVER_TIMEOUT_SECONDS and tried
+again.
+
 While Redis is down, subscribing only records the name (it is subscribed on
 recovery), so sockets can still connect and devices still join; publishing
 fails at once, and realtime/broadcast.py retries it. At all times, the
@@ -47,6 +55,10 @@ LISTEN_SECONDS = 1.0
 # Channels re-subscribed per SUBSCRIBE command on recovery.
 RESUBSCRIBE_BATCH = 1000
 PUBLISHERS = 8
+# A subscriber that has heard nothing this long asks Redis whether it is there.
+PROBE_AFTER_SECONDS = 5.0
+PROBE_TIMEOUT_SECONDS = 3.0
+RECOVER_TIMEOUT_SECONDS = 5.0
 
 LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
 
@@ -69,6 +81,7 @@ class ResilientShard(RedisSingleShardConnection):
         self._synced: asyncio.Future | None = None
         self._sync_task: asyncio.Task | None = None
         self._publishers = asyncio.Semaphore(PUBLISHERS)
+        self._heard_at = 0.0
 
     async def publish(self, channel, message):
         # Not behind the subscriptions' lock: a publish must not wait behind a
@@ -143,11 +156,12 @@ class ResilientShard(RedisSingleShardConnection):
         while True:
             try:
                 if self.down:
-                    await self._recover()
+                    await asyncio.wait_for(self._recover(), RECOVER_TIMEOUT_SECONDS)
                 elif self._pubsub is not None and self._pubsub.subscribed:
                     message = await self._pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=LISTEN_SECONDS
                     )
+                    await self._heard(message)
                     self._receive_message(message)
                 else:
                     await asyncio.sleep(0.1)
@@ -159,6 +173,20 @@ class ResilientShard(RedisSingleShardConnection):
             except Exception:
                 logger.exception("Unexpected error in the channel layer's receive loop")
                 await asyncio.sleep(RETRY_SECONDS)
+
+    async def _heard(self, message) -> None:
+        """Note that Redis spoke; after a silence, make sure it still would (raises if not)."""
+        now = asyncio.get_running_loop().time()
+        if message is None and now - self._heard_at >= PROBE_AFTER_SECONDS:
+            try:
+                await asyncio.wait_for(self._redis.ping(), PROBE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise RedisTimeoutError(
+                    f"Redis did not answer a ping within {PROBE_TIMEOUT_SECONDS:g} s"
+                ) from None
+        elif message is None:
+            return
+        self._heard_at = now
 
     def _went_down(self, exc: BaseException) -> None:
         if self.down:
@@ -194,6 +222,7 @@ class ResilientShard(RedisSingleShardConnection):
                 raise
             self._pubsub = pubsub
             self.down = False
+            self._heard_at = asyncio.get_running_loop().time()
         logger.warning("Channel layer reconnected to Redis; %d channels subscribed", len(names))
         self._tell_local_channels("layer.up")
 

@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -65,9 +66,17 @@ class PrivateRedis:
         )
         wait_for_port(self.port)
 
+    def pause(self) -> None:
+        """Still there, answering nothing (SIGSTOP): as a hung server or a lost network."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Gone at once, as in a crash: clients see their connections drop."""
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(10)
             self.proc = None
