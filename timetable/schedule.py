@@ -106,6 +106,18 @@ class PlannedClass:
         return self.meeting is not None and self.meeting.auto_start
 
     @property
+    def across_a_clock_change(self) -> bool:
+        """The clocks change during it: "00:30-01:00" on an autumn night is 90 minutes,
+        so its times are shown with their zone ("00:30 BST-01:00 GMT")."""
+        return self.starts_at.utcoffset() != self.ends_at.utcoffset()
+
+    @property
+    def zones(self) -> tuple[str, str]:
+        """The zone names of its start and end ("BST", "GMT"). Django's date formats leave
+        them out for a time in the repeated hour, which is just when they are needed."""
+        return self.starts_at.tzname() or "", self.ends_at.tzname() or ""
+
+    @property
     def opens_at(self) -> datetime:
         return real_time_after(self.starts_at, -open_lead())
 

@@ -109,3 +109,17 @@ def test_the_calendar_gives_a_class_in_the_repeated_hour_its_real_length(
     # The zone's rules reach past the years the file covers.
     [zone] = Calendar.from_ical(response.content).walk("VTIMEZONE")
     assert str(zone["tzid"]) == "Europe/London"
+
+
+def test_the_week_shows_a_class_across_the_clock_change_with_its_zones(
+    client, course, year, lecturer, settings
+):
+    # 00:30 BST for 90 minutes ends at 01:00 GMT: "00:30-01:00" would read as 30 minutes.
+    settings.TIME_ZONE = "Europe/London"
+    once(course, year, FALL_BACK, time(0, 30), minutes=90)
+    once(course, year, FALL_BACK - timedelta(days=1), time(9, 0), minutes=60)
+    client.force_login(lecturer)
+    with time_machine.travel(utc(2026, 10, 20, 9, 0), tick=False):
+        html = client.get(reverse("timetable:week"), {"week": "2026-10-19"}).content.decode()
+    assert "00:30 BST</time>–01:00 GMT" in html
+    assert "09:00</time>–10:00<" in html  # a class within one offset keeps the short form
