@@ -13,7 +13,7 @@ same number of queries whatever the class size or the number of sessions:
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import (
     Case,
@@ -234,17 +234,18 @@ def connected_timeline(*, session: NetworkSession) -> list[Step]:
     Joins and leaves are each counted per minute by the database (two grouped
     queries, a few hundred rows at most); the running total is the step chart.
     A device still connected counts until the session's end (or now, while it runs).
+    Minutes are cut in UTC: in local time the two 01:30s of an autumn night are one.
     """
     rows = ConnectedDevice.objects.filter(session=session).order_by()
     joins = dict(
-        rows.annotate(m=TruncMinute("connected_at"))
+        rows.annotate(m=TruncMinute("connected_at", tzinfo=UTC))
         .values_list("m")
         .annotate(n=Count("pk"))
         .values_list("m", "n")
     )
     leaves = dict(
         rows.filter(disconnected_at__isnull=False)
-        .annotate(m=TruncMinute("disconnected_at"))
+        .annotate(m=TruncMinute("disconnected_at", tzinfo=UTC))
         .values_list("m")
         .annotate(n=Count("pk"))
         .values_list("m", "n")

@@ -153,3 +153,24 @@ def test_the_timeline_counts_devices_connected_minute_by_minute(course, lecturer
 def test_a_session_no_device_joined_has_no_timeline(course, lecturer, students):
     session = ended_class(course, lecturer, MONDAY_9, {})
     assert stats.connected_timeline(session=session) == []
+
+
+def test_the_timeline_keeps_the_two_hours_of_an_autumn_night_apart(
+    settings, course, lecturer, students
+):
+    """London's 01:00-02:00 happens twice on 25 October 2026 (BST, then GMT): a join in
+    each is a minute of its own, an hour apart, not one minute counted twice."""
+    from attendance.sessions import start_session
+    from attendance.tests.builders import join
+
+    settings.TIME_ZONE = "Europe/London"
+    opened = datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # 01:00 BST
+    session, _ = start_session(course=course, by=lecturer, now=opened)
+    join(session, students[0], opened + timedelta(minutes=30))  # 01:30 BST
+    join(session, students[1], opened + timedelta(minutes=90))  # 01:30 GMT
+    steps = stats.connected_timeline(session=session)
+    assert [(s.at.astimezone(UTC), s.connected) for s in steps[:3]] == [
+        (opened, 0),
+        (opened + timedelta(minutes=30), 1),
+        (opened + timedelta(minutes=90), 2),
+    ]
