@@ -1,12 +1,17 @@
 """Admin actions follow Django's permissions, and nobody but a superuser can give a way
 into a staff or superuser account."""
 
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Invitation, SignInCode, UserSession
 
@@ -139,3 +144,31 @@ def test_an_admin_cannot_sign_out_a_superuser():
         client.post(url, {"action": action, "_selected_action": chosen})
     assert UserSession.objects.filter(user=root).exists()
     assert root_client.get(reverse("admin:index")).status_code == 200
+
+
+def test_cleaning_up_expired_sign_in_attempts_deletes_only_the_expired_ones():
+    def attempt(username: str, minutes_ago: int) -> AccessAttempt:
+        made = AccessAttempt.objects.create(
+            username=username,
+            ip_address="10.0.0.1",
+            user_agent="test",
+            http_accept="*/*",
+            path_info="/login/",
+            failures_since_start=1,
+        )
+        # attempt_time is stamped on create; set back by hand.
+        AccessAttempt.objects.filter(pk=made.pk).update(
+            attempt_time=timezone.now() - timedelta(minutes=minutes_ago)
+        )
+        return made
+
+    old = attempt("old", settings.LOGIN_COOLOFF_MINUTES + 5)
+    fresh = attempt("fresh", 1)
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="pw"))
+    response = client.post(
+        reverse("admin:axes_accessattempt_changelist"),
+        {"action": "cleanup_expired_attempts", "_selected_action": [old.pk, fresh.pk]},
+    )
+    assert response.status_code == 302
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["fresh"]
