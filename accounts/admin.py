@@ -187,6 +187,25 @@ admin.site.unregister(User)
 class UserAdmin(DjangoUserAdmin):
     actions = ["end_sessions", "unlock", "send_invitations", "print_codes"]
 
+    # The rules of the actions below hold for the change form too: a staff or
+    # superuser account (its password included) is changed or deleted by a
+    # superuser only, and only a superuser makes staff or grants permissions.
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not roles.may_grant_power(request.user):
+            fields += [name for name in roles.POWER_FIELDS if name not in fields]
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None or roles.may_act_for(request.user, obj)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (
+            obj is None or roles.may_act_for(request.user, obj)
+        )
+
     @admin.action(
         description="Sign out everywhere (end all their sessions)", permissions=["change"]
     )

@@ -53,3 +53,13 @@ def may_act_for(actor: AbstractBaseUser, target: AbstractBaseUser) -> bool:
     password) or sign them out? Only a superuser may do it for a superuser or for
     staff: with a code for a more powerful account, an admin would become it."""
     return actor.is_superuser or not (target.is_superuser or target.is_staff)
+
+
+# What makes an account staff or more, or gives it permissions one by one.
+POWER_FIELDS = ("is_superuser", "is_staff", "user_permissions")
+
+
+def may_grant_power(actor: AbstractBaseUser) -> bool:
+    """May `actor` set the POWER_FIELDS of an account (their own included)? Only a
+    superuser: an admin who may change users would otherwise make themselves one."""
+    return actor.is_superuser

@@ -146,6 +146,76 @@ def test_an_admin_cannot_sign_out_a_superuser():
     assert root_client.get(reverse("admin:index")).status_code == 200
 
 
+def test_an_admin_who_may_change_users_cannot_set_a_superusers_password():
+    root = User.objects.create_superuser("root", password="pw")
+    colleague = User.objects.create_user("colleague", password="pw", is_staff=True)
+    _clerk, client = _staff("clerk", "auth.change_user", "auth.delete_user")
+    for target in (root, colleague):
+        url = reverse("admin:auth_user_password_change", args=[target.pk])
+        assert client.get(url).status_code == 403
+        response = client.post(
+            url, {"password1": "Taken-Over-9876", "password2": "Taken-Over-9876"}
+        )
+        assert response.status_code == 403
+        target.refresh_from_db()
+        assert target.check_password("pw")
+        change = client.post(
+            reverse("admin:auth_user_change", args=[target.pk]),
+            {"username": "renamed", "is_active": "", "date_joined_0": "2026-01-01"},
+        )
+        assert change.status_code == 403
+        client.post(
+            reverse("admin:auth_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [target.pk], "post": "yes"},
+        )
+        assert User.objects.filter(pk=target.pk, username=target.username).exists()
+
+
+def test_an_admin_who_may_change_users_cannot_make_themselves_a_superuser():
+    pupil = User.objects.create_user("pupil", password="pw")
+    clerk, client = _staff("clerk", "auth.change_user")
+    granted = {target: set(target.user_permissions.all()) for target in (clerk, pupil)}
+    for target in (clerk, pupil):
+        page = client.get(reverse("admin:auth_user_change", args=[target.pk]))
+        assert 'name="is_superuser"' not in page.content.decode()
+        client.post(
+            reverse("admin:auth_user_change", args=[target.pk]),
+            {
+                "username": target.username,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "user_permissions": list(Permission.objects.values_list("pk", flat=True)),
+                "date_joined_0": "2026-01-01",
+                "date_joined_1": "00:00:00",
+            },
+        )
+        target.refresh_from_db()
+        assert not target.is_superuser
+        assert target.is_staff == (target == clerk)
+        assert set(target.user_permissions.all()) == granted[target]
+
+
+def test_a_superuser_still_makes_staff_in_the_change_form():
+    root = User.objects.create_superuser("root", password="pw")
+    pupil = User.objects.create_user("pupil", password="pw")
+    client = Client()
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[pupil.pk]),
+        {
+            "username": "pupil",
+            "is_active": "on",
+            "is_staff": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302
+    pupil.refresh_from_db()
+    assert pupil.is_staff
+
+
 def test_cleaning_up_expired_sign_in_attempts_deletes_only_the_expired_ones():
     def attempt(username: str, minutes_ago: int) -> AccessAttempt:
         made = AccessAttempt.objects.create(
