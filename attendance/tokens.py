@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from attendance.models import ApiToken
+from realtime import broadcast
 
 PREFIX_LENGTH = 8
 
@@ -65,6 +66,9 @@ def authenticate_api_token(key: str) -> ApiToken | None:
 
 
 def revoke_api_token(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, is_active=True).update(
+    """Revoke `token`: refused from the next request, and its open sockets are closed."""
+    changed = ApiToken.objects.filter(pk=token.pk, is_active=True).update(
         is_active=False, revoked_at=timezone.now()
     )
+    if changed:
+        broadcast.publish([broadcast.api_token_group(token.pk)], {"type": "api_token.revoked"})

@@ -54,6 +54,11 @@ def device_group(device_id: int) -> str:
     return f"device-{int(device_id)}"
 
 
+def api_token_group(token_id: int) -> str:
+    """The sockets signed in with one API token: closed when it is revoked."""
+    return f"api-token-{int(token_id)}"
+
+
 def course_audience(course_id: int) -> list[str]:
     """Who hears about a course: its lecturers' sockets and every staff socket."""
     return [course_group(course_id), STAFF_GROUP]

@@ -1,7 +1,8 @@
 """The /ws/events/ socket (DESIGN §4): lecturer events as JSON, for programs and apps.
 
 Authenticated by the session cookie or, for programs, by an API token sent
-as the first frame {"type": "auth", "token": "..."}. Browsers always send an
+as the first frame {"type": "auth", "token": "..."}; revoking the token closes
+the socket (4401) at once. Browsers always send an
 Origin (checked against ALLOWED_HOSTS by the router); a connection without one
 is a program, and the cookie alone does not authenticate it.
 """
@@ -11,7 +12,7 @@ import asyncio
 from channels.db import database_sync_to_async
 
 from attendance.tokens import authenticate_api_token
-from realtime import snapshots
+from realtime import broadcast, snapshots
 from realtime.lecturer import LecturerSocket
 from realtime.protocol import CLOSE_UNAUTHENTICATED, ClientError
 
@@ -48,6 +49,7 @@ class EventsConsumer(LecturerSocket):
     async def connect(self):
         self._auth_deadline = None
         self._auth_pending = False
+        self._token_group = None
         if not await super().connect():
             return
         user = self.scope.get("user")
@@ -59,6 +61,8 @@ class EventsConsumer(LecturerSocket):
     async def disconnect(self, code):
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
+        if self._token_group is not None:
+            await self.channel_layer.group_discard(self._token_group, self.channel_name)
         await super().disconnect(code)
 
     async def _close_without_auth(self) -> None:
@@ -97,7 +101,17 @@ class EventsConsumer(LecturerSocket):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         self._auth_deadline.cancel()
+        # Listen for the token's revocation before anything is sent, then look
+        # again: a revocation between the look-up and here was published to nobody.
+        self._token_group = broadcast.api_token_group(api_token.pk)
+        await self.channel_layer.group_add(self._token_group, self.channel_name)
+        if await database_sync_to_async(authenticate_api_token)(token) is None:
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return
         await self.start_for(api_token.user)
+
+    async def api_token_revoked(self, event: dict) -> None:
+        await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(snapshots.json_snapshot)(audience=self.audience)

@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from attendance import codes, presence
-from attendance.models import NetworkSession
+from attendance.models import ApiToken, NetworkSession
 from attendance.sessions import end_session, start_session
-from attendance.tokens import create_api_token
+from attendance.tokens import create_api_token, revoke_api_token
 from realtime.events import EventsConsumer
 from realtime.tests.sockets import HOST, ORIGIN, closed_with, next_event, open_socket
 
@@ -187,4 +187,23 @@ async def test_it_answers_unknown_types_after_auth_with_an_error(ws_app, api_key
     await communicator.send_json_to({"type": "subscribe"})
     reply = await communicator.receive_json_from(timeout=5)
     assert reply["type"] == "error" and reply["code"] == "unknown_type"
+    await communicator.disconnect()
+
+
+async def test_revoking_its_token_closes_the_socket_at_once(ws_app, api_key, session):
+    communicator = await _by_token(ws_app, api_key)
+    await communicator.receive_json_from(timeout=5)  # the snapshot
+    token = await database_sync_to_async(ApiToken.objects.get)(prefix=api_key.split(".")[0])
+    await database_sync_to_async(revoke_api_token)(token=token)
+    # Not a single event more: the next thing the program hears is the close.
+    assert await closed_with(communicator) == 4401
+
+
+async def test_revoking_another_token_leaves_the_socket_open(ws_app, api_key, lecturer, session):
+    other, _key = await database_sync_to_async(create_api_token)(user=lecturer, name="other")
+    communicator = await _by_token(ws_app, api_key)
+    await communicator.receive_json_from(timeout=5)
+    await database_sync_to_async(revoke_api_token)(token=other)
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     await communicator.disconnect()
