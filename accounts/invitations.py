@@ -16,7 +16,7 @@ from django.db import transaction
 from django.template.loader import get_template
 from django.utils import timezone
 
-from accounts.models import Invitation
+from accounts.models import Invitation, SignInCode
 from accounts.secrets import hash_secret, new_token
 from outbox.mail import OutgoingMail, enqueue_many
 
@@ -132,4 +132,19 @@ def accept_invitation(
         user = invitation.user
         user.set_password(password)
         user.save(update_fields=["password"])
+        password_chosen(user=user, now=now)
     return user
+
+
+def password_chosen(*, user: AbstractBaseUser, now: datetime | None = None) -> None:
+    """The user has a password of their own now (set from an invitation, changed, or
+    reset): the ways in made for them before it, an open invitation link and a
+    printed sign-in code, stop working. Else a mailed link or a sheet left on a
+    desk would still open the account, after a change meant to shut others out."""
+    now = now or timezone.now()
+    Invitation.objects.filter(user=user, accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    SignInCode.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )

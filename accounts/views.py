@@ -161,6 +161,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         new_key = self.request.session.session_key
         sessions.follow_session_key(request=self.request, old_key=old_key)
         ended = sessions.end_other_sessions(user=user, keep_session_key=new_key)
+        invitations.password_chosen(user=user)
         messages.success(
             self.request,
             "Your password is changed."
@@ -213,6 +214,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
                 self.validlink = False
                 return self.render_to_response(self.get_context_data(form=form))
             response = super().form_valid(form)
+            invitations.password_chosen(user=form.user)
         # A reset is for a lost password: whoever else is signed in as this user stops.
         sessions.end_all_sessions(user=form.user)
         return response

@@ -169,3 +169,59 @@ def test_password_reset_is_mailed_through_the_outbox_and_ends_every_session(
 def test_an_invited_login_without_a_password_can_reset_it_by_email(client, invited):
     client.post(reverse("accounts:password-reset"), {"email": "grace@example.com"})
     assert OutboundEmail.objects.filter(subject__contains="Reset").count() == 1
+
+
+def _code_signs_in(code: str) -> bool:
+    response = Client().post(reverse("login-code"), {"username": "grace", "sign_in_code": code})
+    return response.status_code == 302
+
+
+def _invitation_opens(token: str) -> bool:
+    return Client().get(reverse("accounts:invitation", args=[token])).status_code == 200
+
+
+def test_accepting_the_invitation_cancels_the_printed_code(client, invited):
+    user, token = invited
+    [printed] = issue_sign_in_codes(users=[user], by=None)
+    assert (
+        client.post(reverse("accounts:invitation", args=[token]), NEW_PASSWORD).status_code == 302
+    )
+    assert not _code_signs_in(printed.code)
+
+
+def test_choosing_a_password_after_a_code_cancels_the_open_invitation(client, invited):
+    user, token = invited
+    [printed] = issue_sign_in_codes(users=[user], by=None)
+    response = client.post(
+        reverse("login-code"), {"username": "grace", "sign_in_code": printed.code}
+    )
+    assert client.post(response.url, NEW_PASSWORD).status_code == 302
+    assert not _invitation_opens(token)
+
+
+def test_a_password_change_cancels_open_invitations_and_codes(client, invited):
+    user, _ = invited
+    user.set_password("old-password-1")
+    user.save()
+    [sent] = invite_users(users=[user], by=None, base_url="http://testserver/")
+    [printed] = issue_sign_in_codes(users=[user], by=None)
+    client.force_login(user)
+    response = client.post(
+        reverse("accounts:password-change"), {"old_password": "old-password-1", **NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert not _invitation_opens(sent.token)
+    assert not _code_signs_in(printed.code)
+
+
+def test_a_password_reset_cancels_open_invitations_and_codes(client, invited):
+    user, token = invited
+    [printed] = issue_sign_in_codes(users=[user], by=None)
+    client.post(reverse("accounts:password-reset"), {"email": "grace@example.com"})
+    drain(now=timezone.now())
+    [message] = [m for m in mail.outbox if "reset" in m.body]
+    link = re.search(r"http://testserver(/account/password/reset/\S+/)", message.body).group(1)
+    form = client.get(link, follow=True)
+    assert client.post(form.redirect_chain[-1][0], NEW_PASSWORD).status_code == 302
+    assert not _invitation_opens(token)
+    assert not _code_signs_in(printed.code)
