@@ -62,12 +62,20 @@ def silent_devices(*, now: datetime) -> QuerySet[ConnectedDevice]:
     return ConnectedDevice.objects.filter(is_connected=True, last_seen_at__lt=silent_cutoff(now))
 
 
+def in_writers_order(rows: QuerySet[ConnectedDevice]) -> QuerySet[ConnectedDevice]:
+    """`rows`, to update, locked first in (session, device) order: the order every writer of
+    these rows takes them in (see _update_rows_sql). One statement with the update."""
+    return ConnectedDevice.objects.filter(
+        pk__in=rows.order_by("session_id", "device_id").select_for_update(of=("self",)).values("pk")
+    )
+
+
 def sweep_silent_devices(*, now: datetime) -> int:
     """Mark devices silent for 3 heartbeat intervals as disconnected; return how many."""
     with transaction.atomic():
         silent = silent_devices(now=now)
         touched = list(silent.values_list("session_id", "session__course_id").distinct())
-        swept = silent.update(is_connected=False, disconnected_at=now)
+        swept = in_writers_order(silent).update(is_connected=False, disconnected_at=now)
         for session_id, course_id in touched:
             announce_counts(session_id=session_id, course_id=course_id)
     return swept
@@ -204,6 +212,7 @@ def _attach_sql(vendor: str, rows: int) -> str:
                 SELECT 1 FROM {device} d JOIN {student} st ON st.id = d.student_id
                 WHERE d.id = v.device_id AND d.is_active AND st.is_active{device_lock}
             )
+        ORDER BY v.session_id, v.device_id
         ON CONFLICT (session_id, device_id) DO UPDATE SET
             last_seen_at = excluded.last_seen_at,
             is_connected = TRUE,
@@ -499,23 +508,51 @@ def _pairs_params(pairs: list[tuple[int, int]]) -> list:
 
 @functools.cache
 def _seen_sql(vendor: str, rows: int, *, revive: bool) -> str:
-    connected = ConnectedDevice._meta.db_table
     session = NetworkSession._meta.db_table
-    pairs = _pairs_sql(vendor, rows)
     # A device the sweep gave up on comes back (revive): counted again.
     changes = "is_connected = TRUE, disconnected_at = NULL, " if revive else ""
+    return _update_rows_sql(
+        vendor,
+        _pairs_sql(vendor, rows),
+        where=f"""{{c}}.is_connected = {"FALSE" if revive else "TRUE"}
+            AND EXISTS (SELECT 1 FROM {session} s WHERE s.id = {{c}}.session_id AND s.is_active)""",
+        changes=f"{changes}last_seen_at = %s",
+        returning="session_id",
+    )
+
+
+def _update_rows_sql(vendor: str, pairs: str, *, where: str, changes: str, returning: str) -> str:
+    """UPDATE the (session, device) rows `pairs` lists that match `where` (its `{c}`: the row).
+
+    On PostgreSQL the rows are locked first in (session, device) order, the order
+    every writer of these rows takes them in (the end of a session, the sweep,
+    joins, leaves, heartbeats): two of them writing the same rows at once wait
+    for each other instead of each holding a row the other needs (a deadlock,
+    one of them failing). SQLite runs one writer at a time.
+    """
+    connected = ConnectedDevice._meta.db_table
+    if vendor == "postgresql":
+        return f"""
+            WITH v(session_id, device_id) AS ({pairs}),
+            target AS (
+                SELECT c.id FROM {connected} c
+                JOIN v ON v.session_id = c.session_id AND v.device_id = c.device_id
+                WHERE {where.format(c="c")}
+                ORDER BY c.session_id, c.device_id
+                FOR UPDATE OF c
+            )
+            UPDATE {connected} SET {changes} FROM target WHERE {connected}.id = target.id
+            RETURNING {", ".join(f"{connected}.{column}" for column in returning.split(", "))}
+        """
     return f"""
         WITH v(session_id, device_id) AS ({pairs})
-        UPDATE {connected} SET {changes}last_seen_at = %s
+        UPDATE {connected} SET {changes}
         WHERE EXISTS (
                 SELECT 1 FROM v
                 WHERE v.session_id = {connected}.session_id AND v.device_id = {connected}.device_id
             )
-            AND is_connected = {"FALSE" if revive else "TRUE"}
-            AND EXISTS (
-                SELECT 1 FROM {session} s WHERE s.id = {connected}.session_id AND s.is_active
-            )
-        RETURNING session_id
+            AND {where.format(c=connected)}
+        RETURNING {returning}
     """
 
 
@@ -602,18 +639,13 @@ class LeaveRequest:
 
 @functools.cache
 def _left_sql(vendor: str, rows: int) -> str:
-    connected = ConnectedDevice._meta.db_table
-    pairs = _pairs_sql(vendor, rows)
-    return f"""
-        WITH v(session_id, device_id) AS ({pairs})
-        UPDATE {connected} SET is_connected = FALSE, disconnected_at = %s, last_seen_at = %s
-        WHERE EXISTS (
-                SELECT 1 FROM v
-                WHERE v.session_id = {connected}.session_id AND v.device_id = {connected}.device_id
-            )
-            AND is_connected = TRUE
-        RETURNING session_id, device_id
-    """
+    return _update_rows_sql(
+        vendor,
+        _pairs_sql(vendor, rows),
+        where="{c}.is_connected = TRUE",
+        changes="is_connected = FALSE, disconnected_at = %s, last_seen_at = %s",
+        returning="session_id, device_id",
+    )
 
 
 def leave_many(requests: list[LeaveRequest], *, now: datetime | None = None) -> list[bool]:

@@ -379,9 +379,9 @@ def _close(
     """End a locked, active session: its register, its devices, its row. The students the
     register hooks must hear of are returned, for the caller to tell them once."""
     students = _write_register(session=session, now=now)
-    ConnectedDevice.objects.filter(session=session, is_connected=True).update(
-        is_connected=False, disconnected_at=now
-    )
+    presence.in_writers_order(
+        ConnectedDevice.objects.filter(session=session, is_connected=True)
+    ).update(is_connected=False, disconnected_at=now)
     session.is_active = False
     session.ended_at = now
     session.end_reason = reason

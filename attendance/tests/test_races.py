@@ -1,5 +1,7 @@
 """Races decided by PostgreSQL: row locks and conditional unique constraints under threads."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -167,3 +169,58 @@ def test_a_mark_that_waited_for_the_records_lock_is_timed_when_it_was_applied(
     record.refresh_from_db()
     assert record.status == "late"
     assert changes[1][1] >= released_at
+
+
+def _waiting_for_locks(n: int, timeout: float = 30.0) -> None:
+    """Return once `n` other connections wait for a lock."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND pid <> pg_backend_pid() AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] >= n:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"{n} connections never waited for a lock")
+
+
+def test_ending_a_session_while_its_devices_heartbeat_never_deadlocks(course, students):
+    """The end marks every device of the session gone while a heartbeat batch writes some
+    of them: both must take the rows in one order. Here the rows lie in the table in
+    reverse (each rewritten, last first), which is the order a scan of the table takes;
+    the end takes them by device. A third connection holds the last row, so that the
+    heartbeat and the end each wait there with what they took before it."""
+    first, last = students[0], students[1]
+    session, _ = start_session(course=course, by=None)
+    rows = [join(session, first, session.started_at), join(session, last, session.started_at)]
+    for row in reversed(rows):
+        ConnectedDevice.objects.filter(pk=row.pk).update(last_seen_at=session.started_at)
+    requests = [
+        presence.HeartbeatRequest(device=row.device, session_id=session.pk, last_written=None)
+        for row in rows
+    ]
+
+    holding = threading.Event()
+
+    def hold_the_last_row():
+        with transaction.atomic():
+            ConnectedDevice.objects.select_for_update().get(pk=rows[1].pk)
+            holding.set()
+            _waiting_for_locks(2)
+
+    holder, held = in_thread(hold_the_last_row)
+    assert holding.wait(10)
+    heartbeat, beat = in_thread(lambda: presence.heartbeat_many(requests))
+    _waiting_for_locks(1)
+    end, ended = in_thread(lambda: end_session(session=session))
+    for thread in (holder, heartbeat, end):
+        thread.join(timeout=30)
+    assert "error" not in held, held
+    assert "error" not in beat, beat
+    assert "error" not in ended, ended
+    assert not ConnectedDevice.objects.filter(session=session, is_connected=True).exists()
