@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 
 
 class AccountsConfig(AppConfig):
@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.navigation import remember_navigation
-        from accounts.sessions import record_sign_in
+        from accounts.sessions import record_sign_in, signed_out
 
         user_logged_in.connect(remember_navigation, dispatch_uid="accounts-navigation")
 
@@ -17,3 +17,10 @@ class AccountsConfig(AppConfig):
                 record_sign_in(request=request, user=user)
 
         user_logged_in.connect(track, dispatch_uid="accounts-track-sessions", weak=False)
+
+        def close_sockets(sender, request, user, **kwargs):
+            key = getattr(getattr(request, "session", None), "session_key", None)
+            if key:
+                signed_out([key])
+
+        user_logged_out.connect(close_sockets, dispatch_uid="accounts-close-sockets", weak=False)

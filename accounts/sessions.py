@@ -19,6 +19,7 @@ from django.utils import timezone
 from ua_parser import parse as parse_user_agent
 
 from accounts.models import UserSession
+from realtime import broadcast
 
 ACTIVITY_KEY = "activity_at"  # epoch seconds of the last "last active" write
 EXPIRES_KEY = "expires_at"  # epoch seconds when the stored session runs out
@@ -118,7 +119,16 @@ def _end(keys: list[str]) -> int:
         # Through the store, so a cached session is dropped from the cache too.
         _store(key).delete(key)
     UserSession.objects.filter(session_key__in=keys).delete()
+    signed_out(keys)
     return len(keys)
+
+
+def signed_out(keys: list[str]) -> None:
+    """The live sockets these web sessions opened (the dashboard, events) close too."""
+    if keys:
+        broadcast.publish(
+            [broadcast.web_session_group(key) for key in keys], {"type": "web_session.ended"}
+        )
 
 
 def end_user_session(*, user: AbstractBaseUser, session_id: int) -> bool:

@@ -3,7 +3,7 @@
 Every send is deferred with transaction.on_commit, so nothing is announced for
 a change that rolls back. The caller (a service function) builds the
 event from its own data and decides the recipients by naming the groups;
-group names are built here from ids only. This module imports no app: it
+group names are built here from ids (or a hash) only. This module imports no app: it
 sends what it is given.
 
 Count updates are coalesced per session in each process (CountsPublisher):
@@ -19,6 +19,7 @@ group is tried on its own, so one failure does not skip the other groups.
 
 import asyncio
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -57,6 +58,12 @@ def device_group(device_id: int) -> str:
 def api_token_group(token_id: int) -> str:
     """The sockets signed in with one API token: closed when it is revoked."""
     return f"api-token-{int(token_id)}"
+
+
+def web_session_group(session_key: str) -> str:
+    """The sockets signed in by one web session's cookie: closed when it ends. Named by a
+    hash, so that the key itself never travels through the channel layer."""
+    return f"web-session-{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
 def course_audience(course_id: int) -> list[str]:

@@ -53,7 +53,7 @@ class DashboardConsumer(LecturerSocket):
             return
         self.base_url = _base_url(self.scope)
         self.csrf_token = _csrf_token(self.scope)
-        await self.start_for(user)
+        await self.start_for_signed_in(user)
 
     async def handle(self, message: dict) -> None:
         # The page sends nothing; the frame rules above still apply to junk.

@@ -54,7 +54,7 @@ class EventsConsumer(LecturerSocket):
             return
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and has_origin(self.scope):
-            await self.start_for(user)
+            await self.start_for_signed_in(user)
         else:
             self._auth_deadline = asyncio.create_task(self._close_without_auth())
 

@@ -1,23 +1,42 @@
 """What the two lecturer sockets (dashboard and events) share: who listens, and to what."""
 
 import logging
+from importlib import import_module
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
-from realtime import metrics, ticker
+from realtime import broadcast, metrics, ticker
 from realtime.audience import Audience, audience_for
 from realtime.coalesce import LatestWins
 from realtime.db import DB_DOWN
 from realtime.layer import layer_down
-from realtime.protocol import CLOSE_FORBIDDEN, DATABASE_AWAY, JsonSocket
+from realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, DATABASE_AWAY, JsonSocket
 
 logger = logging.getLogger("rollcall.realtime")
+
+
+def _web_session_exists(key: str) -> bool:
+    return import_module(settings.SESSION_ENGINE).SessionStore().exists(key)
 
 
 class LecturerSocket(JsonSocket):
     """Subscribes an authorised user's audience, sends a snapshot, then relays events."""
 
     audience: Audience | None = None
+
+    async def start_for_signed_in(self, user) -> bool:
+        """start_for the user of the session cookie; the socket closes (4401) when that web
+        session ends: a sign-out in this browser or from another, a password change."""
+        key = getattr(self.scope.get("session"), "session_key", None)
+        if key:
+            self._web_session_group = broadcast.web_session_group(key)
+            await self.channel_layer.group_add(self._web_session_group, self.channel_name)
+            # Ended between the cookie's look-up and here: published to nobody.
+            if not await database_sync_to_async(_web_session_exists)(key):
+                await self.close_with(CLOSE_UNAUTHENTICATED)
+                return False
+        return await self.start_for(user)
 
     async def start_for(self, user) -> bool:
         """Subscribe `user`; close 4403 (and return False) if they may see no course."""
@@ -49,6 +68,7 @@ class LecturerSocket(JsonSocket):
 
     async def connect(self):
         self.audience = None
+        self._web_session_group = None
         self.counts = LatestWins(self._push_counts)
         self._watching = False
         await self.accept()
@@ -59,6 +79,8 @@ class LecturerSocket(JsonSocket):
 
     async def disconnect(self, code):
         self.counts.close()
+        if self._web_session_group is not None:
+            await self.channel_layer.group_discard(self._web_session_group, self.channel_name)
         if self._watching:
             ticker.unwatch()
             self._watching = False
@@ -86,6 +108,9 @@ class LecturerSocket(JsonSocket):
     async def session_ended(self, event: dict) -> None:
         if self._relevant(event):
             await self._push(event)
+
+    async def web_session_ended(self, event: dict) -> None:
+        await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def layer_down(self, event: dict) -> None:
         # Events may be missed from now on: the screen must not look live.

@@ -1,0 +1,91 @@
+"""A web session's live sockets end with it: signing out here, from another browser
+("sign out" on the sessions page, "sign out everywhere"), or a password change elsewhere
+closes the dashboard and events sockets that session's cookie opened (4401)."""
+
+from importlib import import_module
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import UserSession
+from accounts.sessions import end_other_sessions, end_user_session
+from realtime.tests.sockets import HOST, ORIGIN, closed_with, next_event, open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _signed_in(user) -> tuple[Client, tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return client, (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())
+
+
+async def _dashboard(ws_app, cookie):
+    communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
+    first = await communicator.receive_output(timeout=5)
+    assert first["type"] == "websocket.send", first  # the snapshot: it is open and live
+    return communicator
+
+
+async def test_signing_out_closes_that_browsers_dashboard_and_events_sockets(
+    ws_app, lecturer, session
+):
+    client, cookie = await database_sync_to_async(_signed_in)(lecturer)
+    dashboard = await _dashboard(ws_app, cookie)
+    events = await open_socket(ws_app, "/ws/events/", headers=(ORIGIN, HOST, cookie))
+    await next_event(events, "snapshot")
+    response = await database_sync_to_async(client.post)(reverse("logout"))
+    assert response.status_code == 302
+    assert await closed_with(dashboard) == 4401
+    assert await closed_with(events) == 4401
+
+
+async def test_a_session_ended_from_another_browser_closes_its_sockets_only(
+    ws_app, lecturer, session
+):
+    _phone, phone_cookie = await database_sync_to_async(_signed_in)(lecturer)
+    _laptop, laptop_cookie = await database_sync_to_async(_signed_in)(lecturer)
+    on_phone = await _dashboard(ws_app, phone_cookie)
+    on_laptop = await _dashboard(ws_app, laptop_cookie)
+    phone_key = phone_cookie[1].decode().split("=", 1)[1]
+    row = await database_sync_to_async(UserSession.objects.get)(session_key=phone_key)
+    # From the laptop's sessions page: sign the phone out.
+    assert await database_sync_to_async(end_user_session)(user=lecturer, session_id=row.pk)
+    assert await closed_with(on_phone) == 4401
+    assert await on_laptop.receive_nothing(timeout=0.5)
+    # A password change on the laptop signs out every other session.
+    _tablet, tablet_cookie = await database_sync_to_async(_signed_in)(lecturer)
+    on_tablet = await _dashboard(ws_app, tablet_cookie)
+    laptop_key = laptop_cookie[1].decode().split("=", 1)[1]
+    await database_sync_to_async(end_other_sessions)(user=lecturer, keep_session_key=laptop_key)
+    assert await closed_with(on_tablet) == 4401
+    assert await on_laptop.receive_nothing(timeout=0.5)
+    await on_laptop.disconnect()
+
+
+async def test_a_cookie_whose_session_ended_meanwhile_gets_no_live_socket(
+    ws_app, lecturer, session, monkeypatch
+):
+    """Ended between the cookie's look-up and the socket's listening: published to nobody,
+    so the socket looks the session up again once it listens."""
+    from realtime import lecturer as lecturer_sockets
+
+    _client, cookie = await database_sync_to_async(_signed_in)(lecturer)
+    ended = []
+    looked_up = lecturer_sockets._web_session_exists
+
+    def ends_first(key: str) -> bool:
+        # The session ends (unannounced, as if before the socket listened) just before
+        # the socket looks again.
+        ended.append(key)
+        import_module(settings.SESSION_ENGINE).SessionStore().delete(key)
+        return looked_up(key)
+
+    monkeypatch.setattr(lecturer_sockets, "_web_session_exists", ends_first)
+    communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
+    assert await closed_with(communicator) == 4401
+    assert ended == [cookie[1].decode().split("=", 1)[1]]
