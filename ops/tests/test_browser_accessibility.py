@@ -28,8 +28,9 @@ def sign_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "pw")
-    page.click("form[action='/login/'] button[type=submit]")
-    page.wait_for_load_state("load")
+    # Until the sign-in's own page has loaded: "load" alone may be the login page's.
+    with page.expect_navigation(wait_until="load"):
+        page.click("form[action='/login/'] button[type=submit]")
     assert "/login/" not in page.url, page.url
 
 
@@ -190,7 +191,7 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
 def small_targets(page, base: str, path: str, failures: list) -> None:
     response = page.goto(f"{base}{path}")
     page.wait_for_load_state("load")
-    assert response.status == 200, (path, response.status)
+    assert response.status == 200, (path, response.status, page.content()[:2000])
     for target in page.evaluate(SMALL_TARGETS):
         failures.append(f"{path}: {target}")
 

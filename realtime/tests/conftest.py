@@ -79,3 +79,14 @@ def api_key(lecturer):
     from attendance.tokens import create_api_token
 
     return create_api_token(user=lecturer, name="watcher")[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of the test's own (realtime/tests/faults.py), to stop or pause."""
+    from realtime.tests.faults import PrivateRedis
+
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    yield redis
+    redis.stop()

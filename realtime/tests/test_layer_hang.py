@@ -10,7 +10,6 @@ import pytest
 
 from config.settings import redis_channel_layer
 from realtime import layer as layers
-from realtime.tests.faults import PrivateRedis
 
 pytestmark = pytest.mark.redis
 
@@ -18,14 +17,6 @@ pytestmark = pytest.mark.redis
 NOTICED_WITHIN = (
     layers.PROBE_AFTER_SECONDS + layers.PROBE_TIMEOUT_SECONDS + 2 * layers.LISTEN_SECONDS
 )
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def test_a_hung_redis_is_noticed_and_the_layer_listens_again_once_it_answers(

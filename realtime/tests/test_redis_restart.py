@@ -18,7 +18,6 @@ from attendance.devices import register_device
 from attendance.sessions import end_session
 from config.settings import redis_channel_layer
 from realtime.simulator import DeviceClient, DeviceCredentials
-from realtime.tests.faults import PrivateRedis
 from realtime.tests.servers import daphne
 
 pytestmark = [
@@ -30,14 +29,6 @@ pytestmark = [
 
 OUTAGE_SECONDS = 3
 WAIT = 15  # seconds any one step may take before the test fails
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 @pytest.fixture
