@@ -219,12 +219,13 @@ def test_tap_targets_are_at_least_24_px_on_a_phone(
             f"/courses/{course.pk}/register/",
             f"/courses/{course.pk}/week/",
             f"/courses/{course.pk}/analytics/",
+            f"/students/{pupil.pk}/",
             "/account/sessions/",
         ):
             small_targets(page, base, path, failures)
         context.clear_cookies()
         sign_in(page, base, school["office"].username)
-        for path in ("/students/", f"/students/{pupil.pk}/", f"/students/{pupil.pk}/devices/"):
+        for path in ("/students/", f"/students/{pupil.pk}/devices/"):
             small_targets(page, base, path, failures)
         context.clear_cookies()
         sign_in(page, base, "pupil")
