@@ -206,6 +206,14 @@ class UserAdmin(DjangoUserAdmin):
             obj is None or roles.may_act_for(request.user, obj)
         )
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            ended = sessions.user_deactivated(user=obj)
+            self.message_user(
+                request, f"{obj} is signed out everywhere ({ended} session(s)).", messages.INFO
+            )
+
     @admin.action(
         description="Sign out everywhere (end all their sessions)", permissions=["change"]
     )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from ua_parser import parse as parse_user_agent
 
 from accounts.models import UserSession
+from attendance.models import ApiToken
 from realtime import broadcast
 
 ACTIVITY_KEY = "activity_at"  # epoch seconds of the last "last active" write
@@ -157,6 +158,19 @@ def end_other_sessions(*, user: AbstractBaseUser, keep_session_key: str | None) 
 def end_all_sessions(*, user: AbstractBaseUser) -> int:
     """An admin ends every session of a user."""
     return end_other_sessions(user=user, keep_session_key=None)
+
+
+def user_deactivated(*, user: AbstractBaseUser) -> int:
+    """A login was made inactive: its pages refuse it already; every session of it ends
+    too, with its live sockets, and the sockets its API tokens opened close (the tokens
+    are refused while it is inactive). The number of sessions ended."""
+    ended = end_all_sessions(user=user)
+    tokens = list(ApiToken.objects.filter(user=user, is_active=True).values_list("pk", flat=True))
+    if tokens:
+        broadcast.publish(
+            [broadcast.api_token_group(pk) for pk in tokens], {"type": "api_token.revoked"}
+        )
+    return ended
 
 
 def describe_browser(user_agent: str) -> str:

@@ -1,6 +1,7 @@
 """A web session's live sockets end with it: signing out here, from another browser
-("sign out" on the sessions page, "sign out everywhere"), or a password change elsewhere
-closes the dashboard and events sockets that session's cookie opened (4401)."""
+("sign out" on the sessions page, "sign out everywhere"), a password change elsewhere, or
+the login made inactive closes the dashboard and events sockets that session's cookie (or,
+for an inactive login, its API token) opened (4401)."""
 
 from importlib import import_module
 
@@ -89,3 +90,52 @@ async def test_a_cookie_whose_session_ended_meanwhile_gets_no_live_socket(
     communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
     assert await closed_with(communicator) == 4401
     assert ended == [cookie[1].decode().split("=", 1)[1]]
+
+
+def _change_form_data(html: str) -> dict:
+    """What the admin's change page would post as it stands: its inputs, ticked boxes and
+    selected options."""
+    import re
+
+    data: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or name.group(1) == "csrfmiddlewaretoken":
+            continue
+        kind = re.search(r'type="([^"]+)"', tag)
+        kind = kind.group(1) if kind else "text"
+        if (kind in ("checkbox", "radio") and "checked" not in tag) or kind == "submit":
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data.setdefault(name.group(1), []).append(
+            value.group(1) if value else ("on" if kind == "checkbox" else "")
+        )
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        for value in re.findall(r'<option value="([^"]*)"[^>]*selected', options):
+            data.setdefault(name, []).append(value)
+    return data
+
+
+async def test_deactivating_a_login_closes_its_cookie_and_token_sockets(
+    ws_app, lecturer, session, api_key
+):
+    from django.contrib.auth import get_user_model
+
+    _client, cookie = await database_sync_to_async(_signed_in)(lecturer)
+    dashboard = await _dashboard(ws_app, cookie)
+    program = await open_socket(ws_app, "/ws/events/", headers=(HOST,))
+    await program.send_json_to({"type": "auth", "token": api_key})
+    await next_event(program, "snapshot")
+
+    def deactivate() -> int:
+        admin = Client()
+        admin.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+        change = reverse("admin:auth_user_change", args=[lecturer.pk])
+        data = _change_form_data(admin.get(change).content.decode())
+        data.pop("is_active")
+        return admin.post(change, data).status_code
+
+    assert await database_sync_to_async(deactivate)() == 302
+    assert await closed_with(dashboard) == 4401
+    assert await closed_with(program) == 4401
+    assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
