@@ -205,3 +205,9 @@ def follow_session_key(
     moved = old_key and UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
     if not moved:
         _start_tracking(request=request, key=new_key, now=now or timezone.now())
+    if old_key:
+        # The live sockets opened under the old key (other tabs) listen for the new one.
+        broadcast.publish(
+            [broadcast.web_session_group(old_key)],
+            {"type": "web_session.moved", "group": broadcast.web_session_group(new_key)},
+        )

@@ -112,6 +112,15 @@ class LecturerSocket(JsonSocket):
     async def web_session_ended(self, event: dict) -> None:
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
+    async def web_session_moved(self, event: dict) -> None:
+        """The web session goes on under a new key (a password change in another tab)."""
+        group = event.get("group")
+        if self._web_session_group is None or not isinstance(group, str):
+            return
+        old, self._web_session_group = self._web_session_group, group
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.channel_layer.group_discard(old, self.channel_name)
+
     async def layer_down(self, event: dict) -> None:
         # Events may be missed from now on: the screen must not look live.
         if self.audience is not None:

@@ -139,3 +139,36 @@ async def test_deactivating_a_login_closes_its_cookie_and_token_sockets(
     assert await closed_with(dashboard) == 4401
     assert await closed_with(program) == 4401
     assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
+
+
+async def test_a_socket_follows_its_session_to_a_new_key_and_closes_when_that_ends(
+    ws_app, lecturer, session
+):
+    """A password change in one tab gives the web session a new key; the dashboard open in
+    another tab keeps listening for that session, and closes when it is signed out."""
+
+    def signed_in_with_password():
+        lecturer.set_password("an-old-long-password-1")
+        lecturer.save()
+        return _signed_in(lecturer)
+
+    client, cookie = await database_sync_to_async(signed_in_with_password)()
+    other_tab = await _dashboard(ws_app, cookie)
+
+    def change_password_then_sign_out() -> tuple[bool, int]:
+        old_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        response = client.post(
+            reverse("accounts:password-change"),
+            {
+                "old_password": "an-old-long-password-1",
+                "new_password1": "a-new-long-password-2",
+                "new_password2": "a-new-long-password-2",
+            },
+        )
+        assert response.status_code == 302, response
+        cycled = client.cookies[settings.SESSION_COOKIE_NAME].value != old_key
+        return cycled, client.post(reverse("logout")).status_code
+
+    cycled, signed_out = await database_sync_to_async(change_password_then_sign_out)()
+    assert cycled and signed_out == 302
+    assert await closed_with(other_tab) == 4401
