@@ -126,10 +126,7 @@ def _end(keys: list[str]) -> int:
 
 def signed_out(keys: list[str]) -> None:
     """The live sockets these web sessions opened (the dashboard, events) close too."""
-    if keys:
-        broadcast.publish(
-            [broadcast.web_session_group(key) for key in keys], {"type": "web_session.ended"}
-        )
+    broadcast.end_credentials([broadcast.web_session_group(key) for key in keys])
 
 
 def end_user_session(*, user: AbstractBaseUser, session_id: int) -> bool:
@@ -165,11 +162,8 @@ def user_deactivated(*, user: AbstractBaseUser) -> int:
     too, with its live sockets, and the sockets its API tokens opened close (the tokens
     are refused while it is inactive). The number of sessions ended."""
     ended = end_all_sessions(user=user)
-    tokens = list(ApiToken.objects.filter(user=user, is_active=True).values_list("pk", flat=True))
-    if tokens:
-        broadcast.publish(
-            [broadcast.api_token_group(pk) for pk in tokens], {"type": "api_token.revoked"}
-        )
+    tokens = ApiToken.objects.filter(user=user, is_active=True).values_list("pk", flat=True)
+    broadcast.end_credentials([broadcast.api_token_group(pk) for pk in tokens])
     return ended
 
 

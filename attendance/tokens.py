@@ -71,4 +71,4 @@ def revoke_api_token(*, token: ApiToken) -> None:
         is_active=False, revoked_at=timezone.now()
     )
     if changed:
-        broadcast.publish([broadcast.api_token_group(token.pk)], {"type": "api_token.revoked"})
+        broadcast.end_credentials([broadcast.api_token_group(token.pk)])

@@ -60,6 +60,13 @@ def api_token_group(token_id: int) -> str:
     return f"api-token-{int(token_id)}"
 
 
+def end_credentials(groups: list[str]) -> None:
+    """The sockets signed in by these credentials (web sessions, API tokens: the groups
+    above) close, 4401: the credentials ended."""
+    if groups:
+        publish(groups, {"type": "credential.ended"})
+
+
 def web_session_group(session_key: str) -> str:
     """The sockets signed in by one web session's cookie: closed when it ends. Named by a
     hash, so that the key itself never travels through the channel layer."""

@@ -49,7 +49,6 @@ class EventsConsumer(LecturerSocket):
     async def connect(self):
         self._auth_deadline = None
         self._auth_pending = False
-        self._token_group = None
         if not await super().connect():
             return
         user = self.scope.get("user")
@@ -61,8 +60,6 @@ class EventsConsumer(LecturerSocket):
     async def disconnect(self, code):
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
-        if self._token_group is not None:
-            await self.channel_layer.group_discard(self._token_group, self.channel_name)
         await super().disconnect(code)
 
     async def _close_without_auth(self) -> None:
@@ -101,17 +98,11 @@ class EventsConsumer(LecturerSocket):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         self._auth_deadline.cancel()
-        # Listen for the token's revocation before anything is sent, then look
-        # again: a revocation between the look-up and here was published to nobody.
-        self._token_group = broadcast.api_token_group(api_token.pk)
-        await self.channel_layer.group_add(self._token_group, self.channel_name)
-        if await database_sync_to_async(authenticate_api_token)(token) is None:
-            await self.close_with(CLOSE_UNAUTHENTICATED)
-            return
-        await self.start_for(api_token.user)
-
-    async def api_token_revoked(self, event: dict) -> None:
-        await self.close_with(CLOSE_UNAUTHENTICATED)
+        await self.start_for_credential(
+            api_token.user,
+            group=broadcast.api_token_group(api_token.pk),
+            valid=lambda: authenticate_api_token(token) is not None,
+        )
 
     async def send_snapshot(self) -> None:
         snapshot = await database_sync_to_async(snapshots.json_snapshot)(audience=self.audience)

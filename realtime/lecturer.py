@@ -1,6 +1,7 @@
 """What the two lecturer sockets (dashboard and events) share: who listens, and to what."""
 
 import logging
+from collections.abc import Callable
 from importlib import import_module
 
 from channels.db import database_sync_to_async
@@ -29,13 +30,21 @@ class LecturerSocket(JsonSocket):
         """start_for the user of the session cookie; the socket closes (4401) when that web
         session ends: a sign-out in this browser or from another, a password change."""
         key = getattr(self.scope.get("session"), "session_key", None)
-        if key:
-            self._web_session_group = broadcast.web_session_group(key)
-            await self.channel_layer.group_add(self._web_session_group, self.channel_name)
-            # Ended between the cookie's look-up and here: published to nobody.
-            if not await database_sync_to_async(_web_session_exists)(key):
-                await self.close_with(CLOSE_UNAUTHENTICATED)
-                return False
+        if not key:
+            return await self.start_for(user)
+        return await self.start_for_credential(
+            user, group=broadcast.web_session_group(key), valid=lambda: _web_session_exists(key)
+        )
+
+    async def start_for_credential(self, user, *, group: str, valid: Callable[[], bool]) -> bool:
+        """start_for `user`, signed in by a credential (a web session, an API token) whose
+        end is published to `group`: the socket closes (4401) then. It listens first and
+        then asks `valid()` again, so an end in between (published to nobody) is not missed."""
+        self._credential_group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        if not await database_sync_to_async(valid)():
+            await self.close_with(CLOSE_UNAUTHENTICATED)
+            return False
         return await self.start_for(user)
 
     async def start_for(self, user) -> bool:
@@ -68,7 +77,7 @@ class LecturerSocket(JsonSocket):
 
     async def connect(self):
         self.audience = None
-        self._web_session_group = None
+        self._credential_group = None
         self.counts = LatestWins(self._push_counts)
         self._watching = False
         await self.accept()
@@ -79,8 +88,8 @@ class LecturerSocket(JsonSocket):
 
     async def disconnect(self, code):
         self.counts.close()
-        if self._web_session_group is not None:
-            await self.channel_layer.group_discard(self._web_session_group, self.channel_name)
+        if self._credential_group is not None:
+            await self.channel_layer.group_discard(self._credential_group, self.channel_name)
         if self._watching:
             ticker.unwatch()
             self._watching = False
@@ -109,15 +118,15 @@ class LecturerSocket(JsonSocket):
         if self._relevant(event):
             await self._push(event)
 
-    async def web_session_ended(self, event: dict) -> None:
+    async def credential_ended(self, event: dict) -> None:
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
     async def web_session_moved(self, event: dict) -> None:
         """The web session goes on under a new key (a password change in another tab)."""
         group = event.get("group")
-        if self._web_session_group is None or not isinstance(group, str):
+        if self._credential_group is None or not isinstance(group, str):
             return
-        old, self._web_session_group = self._web_session_group, group
+        old, self._credential_group = self._credential_group, group
         await self.channel_layer.group_add(group, self.channel_name)
         await self.channel_layer.group_discard(old, self.channel_name)
 
