@@ -177,15 +177,15 @@ class ResilientShard(RedisSingleShardConnection):
     async def _heard(self, message) -> None:
         """Note that Redis spoke; after a silence, make sure it still would (raises if not)."""
         now = asyncio.get_running_loop().time()
-        if message is None and now - self._heard_at >= PROBE_AFTER_SECONDS:
+        if message is None:
+            if now - self._heard_at < PROBE_AFTER_SECONDS:
+                return
             try:
                 await asyncio.wait_for(self._redis.ping(), PROBE_TIMEOUT_SECONDS)
             except TimeoutError:
                 raise RedisTimeoutError(
                     f"Redis did not answer a ping within {PROBE_TIMEOUT_SECONDS:g} s"
                 ) from None
-        elif message is None:
-            return
         self._heard_at = now
 
     def _went_down(self, exc: BaseException) -> None:
