@@ -101,6 +101,10 @@ def checks() -> dict[str, Callable[[], None]]:
     return found
 
 
+class Hung(TimeoutError):
+    """A check given up on by `bounded`; its message says after how long."""
+
+
 def bounded(check: Callable[[], None], seconds: float) -> None:
     """Run `check` in a thread of its own and give up on it after `seconds`.
 
@@ -124,18 +128,16 @@ def bounded(check: Callable[[], None], seconds: float) -> None:
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise TimeoutError(f"no answer within {seconds:g} s")
+        raise Hung(f"no answer within {seconds:g} s")
     if "error" in outcome:
         raise outcome["error"]
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, Hung):
+        return str(exc)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return (
-            str(exc)
-            if str(exc).startswith("no answer")
-            else f"no answer within {TIMEOUT_SECONDS:g} s"
-        )
+        return f"no answer within {TIMEOUT_SECONDS:g} s"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
