@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.imports.run import KINDS, ImportConflict, import_school
 from accounts.tests.files import csv_bytes
 from attendance.models import Student
-from payments import ledger
-from payments.models import Payment, Term
+from payments.models import Payment
+from payments.tests.builders import current_term
 
 PAYMENTS = "student_number,amount,method,reference,paid_on"
 
@@ -19,16 +19,7 @@ PAYMENTS = "student_number,amount,method,reference,paid_on"
 @pytest.fixture
 def term(db):
     """The active term, not billed: a student without charges may still be deleted."""
-    today = timezone.localdate()
-    term = Term.objects.create(
-        name="Second Term",
-        year=today.year,
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=60),
-        fee=120,
-        due_on=today + timedelta(days=30),
-    )
-    return ledger.activate_term(term=term)
+    return current_term()
 
 
 def _payments(students) -> bytes:

@@ -20,8 +20,8 @@ from accounts.models import Invitation, SignInCode, UserSession
 from accounts.tests.files import csv_bytes
 from attendance.models import Course, Enrollment, Student
 from conftest import run_at_once
-from payments import ledger
-from payments.models import Payment, Term
+from payments.models import Payment
+from payments.tests.builders import current_term
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,17 +70,8 @@ def _enrollments_file() -> tuple[str, list[str]]:
 
 
 def _payments_file() -> tuple[str, list[str]]:
-    today = timezone.localdate()
-    term = Term.objects.create(
-        name="Term",
-        year=today.year,
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=60),
-        fee=100,
-        due_on=today + timedelta(days=30),
-    )
-    ledger.activate_term(term=term)
-    paid_on = today - timedelta(days=1)
+    current_term("Term", fee="100")
+    paid_on = timezone.localdate() - timedelta(days=1)
     return "student_number,amount,method,reference,paid_on", [
         f"{s.student_number},10.00,cash,R{i},{paid_on}" for i, s in enumerate(_new_students(60))
     ]

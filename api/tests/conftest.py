@@ -1,15 +1,10 @@
 """The API's actors: each one a client carrying that actor's credentials."""
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from attendance.tokens import create_api_token
-from payments import ledger
-from payments.models import Term
+from payments.tests.builders import current_term
 
 ACTORS = ["lecturer", "other_lecturer", "staff", "student", "anonymous", "bad_token"]
 
@@ -24,18 +19,7 @@ def token_client(user) -> APIClient:
 @pytest.fixture
 def billed_term(students):
     """The active term, fee 120.00, billed to every active student."""
-    today = timezone.localdate()
-    term = Term.objects.create(
-        name="Second Term",
-        year=today.year,
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=60),
-        fee=Decimal("120.00"),
-        due_on=today + timedelta(days=30),
-    )
-    term = ledger.activate_term(term=term)
-    ledger.bill_term(term=term)
-    return term
+    return current_term(billed=True)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from attendance.sessions import end_session, start_session
 from attendance.tests.builders import join
 from conftest import axe_violations
 from payments import ledger
-from payments.models import Term
 from payments.permissions import ensure_fees_office_group
+from payments.tests.builders import current_term
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,17 +64,7 @@ def school(make_user, lecturer, course, students):
 
     office = make_user("office")
     office.groups.add(ensure_fees_office_group())
-    today = timezone.localdate()
-    term = Term.objects.create(
-        name="Second Term",
-        year=today.year,
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=60),
-        fee="120.00",
-        due_on=today + timedelta(days=30),
-    )
-    ledger.activate_term(term=term)
-    ledger.bill_term(term=term)
+    term = current_term(billed=True)
     for student, amount in zip(students, ("120.00", "80.00", "150.00"), strict=False):
         ledger.record_payment(
             student=student, term=term, amount=amount, method="bank_transfer", by=office

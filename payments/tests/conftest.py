@@ -1,14 +1,13 @@
 """Fixtures for the fee ledger: a billed active term and the people who handle fees."""
 
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 
 import pytest
-from django.utils import timezone
 
 from payments import ledger
 from payments.models import Term
 from payments.permissions import ensure_fees_office_group
+from payments.tests.builders import current_term
 
 
 @pytest.fixture
@@ -21,18 +20,7 @@ def make_term(db):
         due_on: date | None = None,
         active: bool = True,
     ) -> Term:
-        today = timezone.localdate()
-        term = Term.objects.create(
-            name=name,
-            year=year,
-            starts_on=today - timedelta(days=30),
-            ends_on=today + timedelta(days=60),
-            fee=Decimal(fee),
-            due_on=due_on or today + timedelta(days=30),
-        )
-        if active:
-            term = ledger.activate_term(term=term)
-        return term
+        return current_term(name, year=year, fee=fee, due_on=due_on, active=active)
 
     return make
 

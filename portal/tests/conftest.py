@@ -1,14 +1,12 @@
 """The student's own pages: a student with a login, the office, a billed term."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession
-from payments import ledger
-from payments.models import Term
+from payments.tests.builders import current_term
 
 
 @pytest.fixture
@@ -28,18 +26,7 @@ def pupil_client(client, pupil):
 
 @pytest.fixture
 def term(db):
-    today = timezone.localdate()
-    term = Term.objects.create(
-        name="Second Term",
-        year=2026,
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=60),
-        fee=Decimal("120.00"),
-        due_on=today + timedelta(days=30),
-    )
-    term = ledger.activate_term(term=term)
-    ledger.bill_term(term=term)
-    return term
+    return current_term(year=2026, billed=True)
 
 
 @pytest.fixture
