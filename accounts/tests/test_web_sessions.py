@@ -89,13 +89,20 @@ def test_a_password_change_signs_out_the_other_sessions_and_keeps_this_one(lectu
     assert row.session_key == laptop.session.session_key
 
 
-def test_a_session_whose_key_moves_takes_its_row_along(lecturer, rf):
-    laptop = browser(FIREFOX, "10.1.1.1")
+def _key_moved(user, browser_client, rf):
+    """A request of `browser_client`'s session whose key is cycled (a password change) and
+    followed; the request and the old key."""
     request = rf.post("/", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="10.1.1.1")
-    request.user, request.session = lecturer, laptop.session
+    request.user, request.session = user, browser_client.session
     old_key = request.session.session_key
     request.session.cycle_key()
     follow_session_key(request=request, old_key=old_key)
+    return request, old_key
+
+
+def test_a_session_whose_key_moves_takes_its_row_along(lecturer, rf):
+    laptop = browser(FIREFOX, "10.1.1.1")
+    request, old_key = _key_moved(lecturer, laptop, rf)
     [row] = UserSession.objects.all()
     assert row.session_key == request.session.session_key != old_key
 
@@ -104,11 +111,7 @@ def test_a_session_whose_key_moves_with_no_row_to_move_gets_one(lecturer, rf):
     # Its row went meanwhile: another tab's password change moved it under another key.
     laptop = browser(FIREFOX, "10.1.1.1")
     UserSession.objects.all().delete()
-    request = rf.post("/", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="10.1.1.1")
-    request.user, request.session = lecturer, laptop.session
-    old_key = request.session.session_key
-    request.session.cycle_key()
-    follow_session_key(request=request, old_key=old_key)
+    request, _old_key = _key_moved(lecturer, laptop, rf)
     [row] = UserSession.objects.all()
     assert (row.session_key, row.user, row.ip_address) == (
         request.session.session_key,
