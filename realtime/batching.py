@@ -56,6 +56,15 @@ class Batcher(Generic[Request, Result]):
 
     async def __call__(self, request: Request) -> Result:
         """The request's result; an exception the service returned for it is raised."""
+        result = await self.submit(request)
+        if isinstance(result, BaseException):
+            # Several callers may raise one failure: each with a traceback of its own,
+            # rather than every raise adding to one shared traceback.
+            raise result.with_traceback(None)
+        return result
+
+    def submit(self, request: Request) -> asyncio.Future:
+        """Queue the request; the future's result is the service's, an exception as a value."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queues.setdefault(loop, []).append((request, future))
@@ -64,12 +73,7 @@ class Batcher(Generic[Request, Result]):
             task = loop.create_task(self._work(loop))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        result = await future
-        if isinstance(result, BaseException):
-            # Several callers may raise one failure: each with a traceback of its own,
-            # rather than every raise adding to one shared traceback.
-            raise result.with_traceback(None)
-        return result
+        return future
 
     async def _work(self, loop: asyncio.AbstractEventLoop) -> None:
         queue = self._queues[loop]

@@ -19,6 +19,7 @@ from attendance import presence
 from attendance.devices import DeviceRef, hello_many
 from realtime import broadcast, metrics
 from realtime.batching import Batcher
+from realtime.daphne import QUICK_REPLIES
 from realtime.db import DB_DOWN, db_call
 from realtime.hub import hub
 from realtime.layer import LOST as LAYER_LOST
@@ -27,6 +28,9 @@ from realtime.protocol import (
     CLOSE_REPLACED,
     CLOSE_SESSION_ENDED,
     CLOSE_UNAUTHENTICATED,
+    PING_FRAMES,
+    PONG,
+    PONG_FRAME,
     UNAVAILABLE,
     ClientError,
     JsonSocket,
@@ -43,7 +47,7 @@ SESSION_CHECK_SECONDS = 2.0
 # Each kind of database work of all the process's device sockets, in batches.
 hellos = Batcher(hello_many)
 joins = Batcher(presence.join_many)
-# A pong may wait half a second; the write it carries waits for company.
+# Nobody waits for a heartbeat's write: it waits half a second for company.
 heartbeats = Batcher(presence.heartbeat_many, linger=0.5, parallel=1)
 leaves = Batcher(presence.leave_many)
 
@@ -95,7 +99,8 @@ class DeviceConsumer(JsonSocket):
     async def connect(self):
         self.device = None
         self.session_id = None
-        self.last_written = None
+        self._wrote(None)
+        self._writing: asyncio.Future | None = None
         self._hello_pending = False
         self.hub = hub(self.channel_layer)
         await self.accept()
@@ -107,8 +112,10 @@ class DeviceConsumer(JsonSocket):
 
     async def disconnect(self, code):
         self._forget_hello_deadline()
+        self.closing = True  # nothing more is sent, no heartbeat written
         if self.device is None:
             return
+        self._answer_quickly(False)
         await self.hub.leave(broadcast.device_group(self.device.pk), self)
         if self.session_id is None:
             return
@@ -168,8 +175,9 @@ class DeviceConsumer(JsonSocket):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         self.device = DeviceRef.of(device)
-        self.last_written = None  # the first heartbeat writes
+        self._wrote(None)  # the first heartbeat writes
         self._forget_hello_deadline()
+        self._answer_quickly(True)
         group = broadcast.device_group(device.pk)
         await self.hub.join(group, self)
         # One live socket per device token: an older socket of this device,
@@ -241,19 +249,15 @@ class DeviceConsumer(JsonSocket):
         if self.session_id is not None and self.session_id != session.pk:
             await self._leave_session()
         self.session_id = session.pk
-        self.last_written = timezone.now()
+        self._wrote(timezone.now())
         await self.hub.join(broadcast.session_devices_group(session.pk), self)
         await self.send_json(
             {"type": "joined", "session": session.pk, "course": session.course_code}
         )
 
     async def cmd_ping(self, message: dict) -> None:
-        try:
-            alive = await self._heartbeat()
-        except DB_DOWN:
-            raise unavailable() from None
-        if alive:
-            await self.send_json({"type": "pong"})
+        self._heartbeat()
+        await self.send_json(PONG)
 
     async def cmd_leave(self, message: dict) -> None:
         if self.session_id is not None:
@@ -314,20 +318,60 @@ class DeviceConsumer(JsonSocket):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def _heartbeat(self) -> bool:
-        """Write presence if due; False (and the socket closed) if the device was revoked."""
-        if not presence.heartbeat_due(last_written=self.last_written, now=timezone.now()):
-            return True  # nothing to write, nothing to read: a pong at once
-        try:
-            self.last_written = await heartbeats(
-                presence.HeartbeatRequest(
-                    device=self.device, session_id=self.session_id, last_written=self.last_written
-                )
+    def _answer_quickly(self, on: bool) -> None:
+        """Under daphne, let the frame layer answer pings (realtime/daphne.py) or stop it."""
+        answer = self.scope.get(QUICK_REPLIES)
+        if answer is not None:
+            answer(self._quick_reply if on else None)
+
+    def _quick_reply(self, payload: bytes) -> bytes | None:
+        """The pong for a ping the frame layer read, or None: the usual way (receive)."""
+        if payload not in PING_FRAMES or self.closing or self.draining or self._flooding():
+            return None
+        self._heartbeat()
+        return PONG_FRAME
+
+    def _heartbeat(self) -> None:
+        """Write presence if due, in the background: the pong does not wait for it.
+
+        What the write finds out comes after the pong: a revoked device is
+        closed with 4403, a database out of reach is an unavailable error.
+        """
+        if self._writing is not None or self.closing:
+            return
+        # presence.heartbeat_due in floats: this runs for every ping.
+        if time.time() - self._written_at < presence.heartbeat_seconds():
+            return
+        self._writing = heartbeats.submit(
+            presence.HeartbeatRequest(
+                device=self.device, session_id=self.session_id, last_written=self.last_written
             )
-        except presence.DeviceRevoked:
-            await self.close_with(CLOSE_FORBIDDEN)
-            return False
-        return True
+        )
+        self._writing.add_done_callback(self._written)
+
+    def _written(self, writing: asyncio.Future) -> None:
+        self._writing = None
+        if writing.cancelled():
+            return  # the server is stopping
+        outcome = writing.result()
+        if isinstance(outcome, presence.DeviceRevoked):
+            self._closer = asyncio.ensure_future(self.close_with(CLOSE_FORBIDDEN))
+        elif isinstance(outcome, DB_DOWN):
+            self._closer = asyncio.ensure_future(self.send_error("unavailable", UNAVAILABLE))
+        elif isinstance(outcome, BaseException):
+            logger.error("A heartbeat's write failed", exc_info=outcome)
+        else:
+            self._wrote(outcome)
+
+    def _wrote(self, at) -> None:
+        """Presence was last written `at` (None: never by this socket)."""
+        self.last_written = at
+        self._written_at = at.timestamp() if at is not None else 0.0
+
+    async def _written_first(self) -> None:
+        """Wait for a heartbeat's write in flight: it must not land after a leave."""
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
 
     async def _stop_hearing_session(self) -> None:
         session_id, self.session_id = self.session_id, None
@@ -336,5 +380,6 @@ class DeviceConsumer(JsonSocket):
 
     async def _leave_session(self) -> None:
         session_id = self.session_id
+        await self._written_first()
         await self._stop_hearing_session()
         await leaves(presence.LeaveRequest(device=self.device, session_id=session_id))

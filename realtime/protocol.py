@@ -46,6 +46,12 @@ for _kind, _sockets in open_sockets.items():
     metrics.OPEN_SOCKETS.labels(_kind).set_function(_sockets.__len__)
 
 
+# A heartbeat, as browsers (JSON.stringify) and Python (json.dumps) spell it,
+# and its answer.
+PING_FRAMES = frozenset({b'{"type":"ping"}', b'{"type": "ping"}'})
+PONG = {"type": "pong"}
+PONG_FRAME = b'{"type":"pong"}'
+
 UNAVAILABLE = "The server cannot reach its database; try again shortly."
 
 

@@ -13,6 +13,7 @@ import time
 import types
 
 import pytest
+from twisted.internet import protocol as twisted_protocol
 from twisted.internet import tcp
 from twisted.internet.protocol import Factory
 
@@ -382,3 +383,91 @@ def test_inbound_sizes_are_capped_and_a_smaller_limit_stays(given, kept):
         "maxMessagePayloadSize": kept,
         "autoPingTimeout": 30,
     }
+
+
+class Received(twisted_protocol.Protocol):
+    def __init__(self):
+        self.data = []
+
+    def dataReceived(self, data):
+        self.data.append(data)
+        if data == b"fail":
+            raise RuntimeError("a protocol's bug")
+
+
+@pytest.fixture
+def reactor_and_peer(monkeypatch):
+    """A TCP server connection on a patched asyncio reactor of its own (not the installed one)."""
+    from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
+    patched = patches.read_without_log_context(AsyncioSelectorReactor.addReader)
+    monkeypatch.setattr(AsyncioSelectorReactor, "addReader", patched)
+    loop = asyncio.new_event_loop()
+    reactor = AsyncioSelectorReactor(loop)
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.settimeout(5)
+    protocol = Received()
+    port = types.SimpleNamespace(_realPortNumber=1)
+    # A server connection starts reading as it is made: through the patched addReader.
+    server = tcp.Server(ours, protocol, ("127.0.0.1", 1), port, 1, reactor)
+    protocol.makeConnection(server)
+    yield types.SimpleNamespace(reactor=reactor, server=server, protocol=protocol, peer=theirs)
+    ours.close()
+    theirs.close()
+    loop.close()
+
+
+def _callback(reactor, fd):
+    return reactor._asyncioEventloop._selector.get_key(fd).data[0]._callback
+
+
+def test_a_tcp_connection_is_read_without_twisteds_log_context(reactor_and_peer):
+    from twisted.python.log import callWithLogger
+
+    reactor, server = reactor_and_peer.reactor, reactor_and_peer.server
+    assert _callback(reactor, server.fileno()) is not callWithLogger
+    assert reactor._readers[server] == server.fileno()
+
+    reactor_and_peer.peer.sendall(b'{"type":"ping"}')
+    loop = reactor._asyncioEventloop
+    loop.run_until_complete(asyncio.sleep(0.05))
+    assert reactor_and_peer.protocol.data == [b'{"type":"ping"}']
+
+    # Twisted's removeReader takes it out as it would its own.
+    reactor.removeReader(server)
+    assert server not in reactor._readers
+    with pytest.raises(KeyError):
+        loop._selector.get_key(server.fileno())
+
+
+def test_a_read_that_fails_is_logged_and_closes_its_connection_as_twisted_does(
+    reactor_and_peer, caplog
+):
+    from twisted.python import log
+
+    reactor, server = reactor_and_peer.reactor, reactor_and_peer.server
+    failures = []
+    log.addObserver(failures.append)
+    try:
+        reactor_and_peer.peer.sendall(b"fail")
+        reactor._asyncioEventloop.run_until_complete(asyncio.sleep(0.05))
+    finally:
+        log.removeObserver(failures.append)
+    assert any(event.get("isError") for event in failures)
+    assert server.disconnected or server.disconnecting
+    assert server not in reactor._readers
+
+
+def test_other_readers_keep_twisteds_way(reactor_and_peer):
+    from twisted.python.log import callWithLogger
+
+    reactor = reactor_and_peer.reactor
+    ours, theirs = socket.socketpair()
+    try:
+        client = tcp.Connection(ours, Received(), reactor)  # not a server connection
+        reactor.addReader(client)
+        assert _callback(reactor, client.fileno()) is callWithLogger
+    finally:
+        ours.close()
+        theirs.close()

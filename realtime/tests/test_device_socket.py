@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import OperationalError
 from django.utils import timezone
 
 from attendance.devices import register_device, revoke_device
@@ -18,6 +19,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @database_sync_to_async
 def _rows(device):
     return list(ConnectedDevice.objects.filter(device=device))
+
+
+async def _once(read, holds):
+    """What `read()` returns once it `holds` (or the last reading): a heartbeat's write
+    lands after its pong."""
+    for _ in range(100):
+        value = await read()
+        if holds(value):
+            break
+        await asyncio.sleep(0.05)
+    return value
 
 
 async def _join(communicator, **fields) -> dict:
@@ -40,8 +52,8 @@ async def test_it_welcomes_a_device_with_its_token(ws_app, device_and_token, stu
     assert device.last_used_at is None
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
-    await database_sync_to_async(device.refresh_from_db)()
-    assert device.last_used_at is not None
+    read = database_sync_to_async(lambda: Device.objects.get(pk=device.pk))
+    assert (await _once(read, lambda d: d.last_used_at is not None)).last_used_at is not None
     await communicator.disconnect()
 
 
@@ -234,7 +246,9 @@ async def test_heartbeats_write_at_most_once_per_interval(
     before = timezone.now()
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
-    [row] = await _rows(device_and_token[0])
+    [row] = await _once(
+        lambda: _rows(device_and_token[0]), lambda rows: rows[0].last_seen_at >= before
+    )
     assert row.last_seen_at >= before
     await communicator.disconnect()
 
@@ -284,7 +298,32 @@ async def test_a_revocation_whose_event_was_lost_closes_at_the_next_heartbeat(
     )
     settings.ATTENDANCE_HEARTBEAT_SECONDS = 0
     await communicator.send_json_to({"type": "ping"})
+    # The pong does not wait for the write; what the write finds out follows it.
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     assert await closed_with(communicator) == 4403
+
+
+async def test_a_heartbeat_the_database_cannot_take_is_followed_by_an_unavailable_error(
+    ws_app, device_and_token, monkeypatch
+):
+    from realtime import device as device_module
+
+    def database_away(requests):
+        raise OperationalError("connection refused")
+
+    communicator = await open_device(ws_app, *device_and_token)
+    monkeypatch.setattr(device_module.heartbeats, "run", database_away)
+    await communicator.send_json_to({"type": "ping"})  # the first one after a hello writes
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    error = await communicator.receive_json_from(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "unavailable")
+    # Still open, and the next ping tries the write again.
+    monkeypatch.undo()
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    read = database_sync_to_async(lambda: Device.objects.get(pk=device_and_token[0].pk))
+    assert (await _once(read, lambda d: d.last_used_at is not None)).last_used_at is not None
+    await communicator.disconnect()
 
 
 async def test_a_revoked_device_cannot_say_hello(ws_app, device_and_token):

@@ -32,6 +32,7 @@ class Recording(WebSocketServerProtocol):
 
 
 class Patched(Recording):
+    quick_reply = None  # daphne's protocol has one (realtime/daphne.py)
     dataReceived = patches.read_small_frames(Recording.dataReceived)
     sendMessage = patches.send_small_frames(Recording.sendMessage)
 
