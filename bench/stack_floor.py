@@ -9,6 +9,8 @@ authentication: each frame is parsed as JSON and answered with {"type": "pong"}.
 
 - daphne:     daphne serving a bare ASGI app, as installed;
 - tuned:      the same with this project's daphne changes (realtime/daphne.py);
+- quick:      tuned daphne with heartbeats answered by its frame layer, as the
+              device sockets' pings are (realtime/daphne.py, quick replies);
 - channels:   tuned daphne serving a minimal Channels AsyncJsonWebsocketConsumer;
 - websockets: the `websockets` library's own asyncio server;
 - asyncio:    no WebSocket library at all: an asyncio Protocol that answers the
@@ -40,8 +42,10 @@ from pathlib import Path
 from realtime_bench import cpu_split, free_port, python_speed, quiet_collector, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVERS = ("daphne", "tuned", "channels", "websockets", "asyncio")
+SERVERS = ("daphne", "tuned", "quick", "channels", "websockets", "asyncio")
 PONG = json.dumps({"type": "pong"})
+PONG_BYTES = PONG.encode()
+HEARTBEATS = frozenset({b'{"type": "heartbeat"}', b'{"type":"heartbeat"}'})
 
 
 # --- The servers' applications (imported by daphne from this file) --------------------
@@ -79,6 +83,20 @@ def _tuned_app():
     return bare_app
 
 
+async def quick_bare_app(scope, receive, send) -> None:
+    """bare_app, handing daphne's frame layer a quick reply for heartbeats (realtime/daphne.py)."""
+    if scope["type"] == "websocket":
+        from realtime.daphne import QUICK_REPLIES
+
+        scope[QUICK_REPLIES](lambda payload: PONG_BYTES if payload in HEARTBEATS else None)
+    await bare_app(scope, receive, send)
+
+
+def _quick_app():
+    _tuned_app()
+    return quick_bare_app
+
+
 def _channels_app():
     _configure_django()
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -98,6 +116,8 @@ def _channels_app():
 def __getattr__(name: str):
     if name == "tuned_app":
         return _tuned_app()
+    if name == "quick_app":
+        return _quick_app()
     if name == "channels_app":
         return _channels_app()
     raise AttributeError(name)
@@ -215,7 +235,12 @@ def _start_server(kind: str, port: int) -> subprocess.Popen:
     if kind in ("websockets", "asyncio"):
         command = [sys.executable, __file__, f"--serve-{kind}", str(port)]
     else:
-        app = {"daphne": "bare_app", "tuned": "tuned_app", "channels": "channels_app"}[kind]
+        app = {
+            "daphne": "bare_app",
+            "tuned": "tuned_app",
+            "quick": "quick_app",
+            "channels": "channels_app",
+        }[kind]
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         command.append(f"stack_floor:{app}")
     # Daphne's access log (a line per socket opened and closed) goes where the bench's does.
