@@ -209,9 +209,11 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            ended = sessions.user_deactivated(user=obj)
+            # The save signed it out (accounts/sessions.py, ending_if_deactivated).
             self.message_user(
-                request, f"{obj} is signed out everywhere ({ended} session(s)).", messages.INFO
+                request,
+                f"{obj} is signed out everywhere: their pages and programs are disconnected.",
+                messages.INFO,
             )
 
     @admin.action(

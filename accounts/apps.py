@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_save, pre_save
 
 
 class AccountsConfig(AppConfig):
@@ -8,7 +10,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.navigation import remember_navigation
-        from accounts.sessions import record_sign_in, signed_out
+        from accounts.sessions import (
+            ending_if_deactivated,
+            noting_deactivation,
+            record_sign_in,
+            signed_out,
+        )
 
         user_logged_in.connect(remember_navigation, dispatch_uid="accounts-navigation")
 
@@ -24,3 +31,8 @@ class AccountsConfig(AppConfig):
                 signed_out([key])
 
         user_logged_out.connect(close_sockets, dispatch_uid="accounts-close-sockets", weak=False)
+
+        # A login made inactive anywhere is signed out everywhere (accounts/sessions.py).
+        user = get_user_model()
+        pre_save.connect(noting_deactivation, sender=user, dispatch_uid="accounts-deactivating")
+        post_save.connect(ending_if_deactivated, sender=user, dispatch_uid="accounts-deactivated")

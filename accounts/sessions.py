@@ -13,6 +13,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -165,6 +166,28 @@ def user_deactivated(*, user: AbstractBaseUser) -> int:
     tokens = ApiToken.objects.filter(user=user, is_active=True).values_list("pk", flat=True)
     broadcast.end_credentials([broadcast.api_token_group(pk) for pk in tokens])
     return ended
+
+
+def noting_deactivation(sender, instance, update_fields=None, **kwargs) -> None:
+    """pre_save of the user model: whether this save makes an active login inactive.
+
+    Wherever it happens (the user admin, a script, a shell), a login made
+    inactive is signed out everywhere once the save commits (ending_if_deactivated).
+    A save that leaves is_active alone (a sign-in's last_login) reads nothing.
+    """
+    instance._rollcall_deactivating = bool(
+        instance.pk is not None
+        and not instance.is_active
+        and (update_fields is None or "is_active" in update_fields)
+        and sender._default_manager.filter(pk=instance.pk, is_active=True).exists()
+    )
+
+
+def ending_if_deactivated(sender, instance, **kwargs) -> None:
+    """post_save of the user model: a login just made inactive ends everywhere on commit."""
+    if getattr(instance, "_rollcall_deactivating", False):
+        instance._rollcall_deactivating = False
+        transaction.on_commit(lambda: user_deactivated(user=instance))
 
 
 def describe_browser(user_agent: str) -> str:

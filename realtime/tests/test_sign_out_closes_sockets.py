@@ -142,6 +142,43 @@ async def test_deactivating_a_login_closes_its_cookie_and_token_sockets(
     assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
 
 
+async def test_a_login_made_inactive_by_a_script_closes_its_sockets_too(
+    ws_app, lecturer, session, api_key
+):
+    _client, cookie = await database_sync_to_async(_signed_in)(lecturer)
+    dashboard = await _dashboard(ws_app, cookie)
+    program = await open_socket(ws_app, "/ws/events/", headers=(HOST,))
+    await program.send_json_to({"type": "auth", "token": api_key})
+    await next_event(program, "snapshot")
+
+    def deactivate() -> None:  # as a shell or a script would
+        lecturer.is_active = False
+        lecturer.save()
+
+    await database_sync_to_async(deactivate)()
+    assert await closed_with(dashboard) == 4401
+    assert await closed_with(program) == 4401
+    assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
+
+
+def test_saves_that_leave_a_login_active_or_inactive_read_nothing_more(
+    lecturer, django_assert_num_queries
+):
+    from django.contrib.auth import get_user_model
+
+    lecturer.last_name = "Renamed"
+    with django_assert_num_queries(1):  # the UPDATE alone
+        lecturer.save()
+    with django_assert_num_queries(1):
+        lecturer.save(update_fields=["last_login"])
+    # Already inactive, saved again: the check reads it was inactive, and nothing ends.
+    get_user_model().objects.filter(pk=lecturer.pk).update(is_active=False)
+    lecturer.is_active = False
+    with django_assert_num_queries(2):  # the check and the UPDATE
+        lecturer.save()
+    assert lecturer._rollcall_deactivating is False
+
+
 async def test_a_socket_follows_its_session_to_a_new_key_and_closes_when_that_ends(
     ws_app, lecturer, session
 ):
