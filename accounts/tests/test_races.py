@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.codes import CodeBusy, issue_sign_in_codes, redeem_sign_in_code
+from accounts.forms import RESET_EMAIL_WINDOW_SECONDS
 from accounts.imports.run import ImportConflict, import_school
 from accounts.invitations import InvitationError, accept_invitation, invite_users
 from accounts.logins import give_students_logins
@@ -227,3 +229,17 @@ def _password_change_outcome(response) -> str:
     if "Your old password was entered incorrectly" in response.content.decode():
         return "refused"
     return repr(response)
+
+
+def test_four_reset_requests_at_once_queue_one_email(grace):
+    from outbox.models import OutboundEmail
+
+    def ask(_i):
+        return Client().post(reverse("accounts:password-reset"), {"email": grace.email}).status_code
+
+    # In the middle of a window (accounts/forms.py), so that all four fall in one.
+    window = RESET_EMAIL_WINDOW_SECONDS
+    middle = (timezone.now().timestamp() // window) * window + window / 2
+    with time_machine.travel(middle):
+        assert run_at_once(4, ask) == [302] * 4
+    assert OutboundEmail.objects.filter(subject__contains="Reset").count() == 1
