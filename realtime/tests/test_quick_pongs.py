@@ -9,6 +9,7 @@ and a revocation the write finds out.
 """
 
 import asyncio
+import contextlib
 import json
 
 import psycopg
@@ -52,27 +53,34 @@ async def _until_seen_after(device, moment) -> ConnectedDevice:
     return row
 
 
-async def test_pings_in_both_spellings_get_pongs_and_write_once_an_interval(
-    tmp_path, session, device_and_token
-):
-    device, token = device_and_token
+@contextlib.asynccontextmanager
+async def _joined(tmp_path, session, device, token):
+    """A device socket on a daphne with a 1 s heartbeat, said hello and joined `session`."""
     with daphne(workdir=tmp_path, extra_env={"ATTENDANCE_HEARTBEAT_SECONDS": "1"}) as port:
         async with connect(f"ws://127.0.0.1:{port}/ws/device/") as ws:
             await _hello(ws, device, token)
             await ws.send(json.dumps({"type": "join", "code": session.join_code}))
             assert (await _next(ws))["type"] == "joined"
-            joined = await database_sync_to_async(_row)(device)
-            for ping in (BROWSER_PING, PYTHON_PING, '{ "type" : "ping" }'):
-                await ws.send(ping)
-                assert await _next(ws) == {"type": "pong"}
-            # Within the interval of the join's write: nothing written.
-            assert (await database_sync_to_async(_row)(device)).last_seen_at == joined.last_seen_at
+            yield ws
 
-            await asyncio.sleep(1.1)
-            await ws.send(BROWSER_PING)
+
+async def test_pings_in_both_spellings_get_pongs_and_write_once_an_interval(
+    tmp_path, session, device_and_token
+):
+    device, token = device_and_token
+    async with _joined(tmp_path, session, device, token) as ws:
+        joined = await database_sync_to_async(_row)(device)
+        for ping in (BROWSER_PING, PYTHON_PING, '{ "type" : "ping" }'):
+            await ws.send(ping)
             assert await _next(ws) == {"type": "pong"}
-            row = await _until_seen_after(device, joined.last_seen_at)
-            assert row.last_seen_at > joined.last_seen_at and row.is_connected
+        # Within the interval of the join's write: nothing written.
+        assert (await database_sync_to_async(_row)(device)).last_seen_at == joined.last_seen_at
+
+        await asyncio.sleep(1.1)
+        await ws.send(BROWSER_PING)
+        assert await _next(ws) == {"type": "pong"}
+        row = await _until_seen_after(device, joined.last_seen_at)
+        assert row.last_seen_at > joined.last_seen_at and row.is_connected
 
 
 async def test_a_ping_behind_a_join_is_answered_after_it(tmp_path, session, device_and_token):
@@ -111,37 +119,29 @@ async def test_a_heartbeat_written_in_the_background_never_lands_after_a_leave(
     tmp_path, session, device_and_token
 ):
     device, token = device_and_token
-    with daphne(workdir=tmp_path, extra_env={"ATTENDANCE_HEARTBEAT_SECONDS": "1"}) as port:
-        async with connect(f"ws://127.0.0.1:{port}/ws/device/") as ws:
-            await _hello(ws, device, token)
-            await ws.send(json.dumps({"type": "join", "code": session.join_code}))
-            assert (await _next(ws))["type"] == "joined"
-            await asyncio.sleep(1.1)
-            # Due: its write waits half a second for company; the leave comes first.
-            await ws.send(BROWSER_PING)
-            assert await _next(ws) == {"type": "pong"}
-            await ws.send(json.dumps({"type": "leave"}))
-            assert await _next(ws) == {"type": "left"}
-            await asyncio.sleep(1.0)  # past the heartbeat batch's linger
-            row = await database_sync_to_async(_row)(device)
-            assert not row.is_connected and row.disconnected_at is not None
+    async with _joined(tmp_path, session, device, token) as ws:
+        await asyncio.sleep(1.1)
+        # Due: its write waits half a second for company; the leave comes first.
+        await ws.send(BROWSER_PING)
+        assert await _next(ws) == {"type": "pong"}
+        await ws.send(json.dumps({"type": "leave"}))
+        assert await _next(ws) == {"type": "left"}
+        await asyncio.sleep(1.0)  # past the heartbeat batch's linger
+        row = await database_sync_to_async(_row)(device)
+        assert not row.is_connected and row.disconnected_at is not None
 
 
 async def test_a_revocation_only_the_database_knows_closes_after_the_pong(
     tmp_path, session, device_and_token
 ):
     device, token = device_and_token
-    with daphne(workdir=tmp_path, extra_env={"ATTENDANCE_HEARTBEAT_SECONDS": "1"}) as port:
-        async with connect(f"ws://127.0.0.1:{port}/ws/device/") as ws:
-            await _hello(ws, device, token)
-            await ws.send(json.dumps({"type": "join", "code": session.join_code}))
-            assert (await _next(ws))["type"] == "joined"
-            # Revoked by a process whose push never arrived.
-            await database_sync_to_async(Device.objects.filter(pk=device.pk).update)(
-                is_active=False, slot=None, revoked_at=timezone.now()
-            )
-            await asyncio.sleep(1.1)
-            await ws.send(BROWSER_PING)
-            assert await _next(ws) == {"type": "pong"}
-            await asyncio.wait_for(ws.wait_closed(), WAIT)
+    async with _joined(tmp_path, session, device, token) as ws:
+        # Revoked by a process whose push never arrived.
+        await database_sync_to_async(Device.objects.filter(pk=device.pk).update)(
+            is_active=False, slot=None, revoked_at=timezone.now()
+        )
+        await asyncio.sleep(1.1)
+        await ws.send(BROWSER_PING)
+        assert await _next(ws) == {"type": "pong"}
+        await asyncio.wait_for(ws.wait_closed(), WAIT)
     assert ws.close_code == CLOSE_FORBIDDEN

@@ -117,16 +117,28 @@ def _change_form_data(html: str) -> dict:
     return data
 
 
+async def _cookie_and_token_sockets(ws_app, user, api_key) -> list:
+    """A dashboard on `user`'s web session and an events socket on their API token."""
+    _client, cookie = await database_sync_to_async(_signed_in)(user)
+    dashboard = await _dashboard(ws_app, cookie)
+    program = await open_socket(ws_app, "/ws/events/", headers=(HOST,))
+    await program.send_json_to({"type": "auth", "token": api_key})
+    await next_event(program, "snapshot")
+    return [dashboard, program]
+
+
+async def _all_closed_and_signed_out(sockets, user) -> None:
+    for socket in sockets:
+        assert await closed_with(socket) == 4401
+    assert not await database_sync_to_async(UserSession.objects.filter(user=user).exists)()
+
+
 async def test_deactivating_a_login_closes_its_cookie_and_token_sockets(
     ws_app, lecturer, session, api_key
 ):
     from django.contrib.auth import get_user_model
 
-    _client, cookie = await database_sync_to_async(_signed_in)(lecturer)
-    dashboard = await _dashboard(ws_app, cookie)
-    program = await open_socket(ws_app, "/ws/events/", headers=(HOST,))
-    await program.send_json_to({"type": "auth", "token": api_key})
-    await next_event(program, "snapshot")
+    sockets = await _cookie_and_token_sockets(ws_app, lecturer, api_key)
 
     def deactivate() -> int:
         admin = Client()
@@ -137,28 +149,20 @@ async def test_deactivating_a_login_closes_its_cookie_and_token_sockets(
         return admin.post(change, data).status_code
 
     assert await database_sync_to_async(deactivate)() == 302
-    assert await closed_with(dashboard) == 4401
-    assert await closed_with(program) == 4401
-    assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
+    await _all_closed_and_signed_out(sockets, lecturer)
 
 
 async def test_a_login_made_inactive_by_a_script_closes_its_sockets_too(
     ws_app, lecturer, session, api_key
 ):
-    _client, cookie = await database_sync_to_async(_signed_in)(lecturer)
-    dashboard = await _dashboard(ws_app, cookie)
-    program = await open_socket(ws_app, "/ws/events/", headers=(HOST,))
-    await program.send_json_to({"type": "auth", "token": api_key})
-    await next_event(program, "snapshot")
+    sockets = await _cookie_and_token_sockets(ws_app, lecturer, api_key)
 
     def deactivate() -> None:  # as a shell or a script would
         lecturer.is_active = False
         lecturer.save()
 
     await database_sync_to_async(deactivate)()
-    assert await closed_with(dashboard) == 4401
-    assert await closed_with(program) == 4401
-    assert not await database_sync_to_async(UserSession.objects.filter(user=lecturer).exists)()
+    await _all_closed_and_signed_out(sockets, lecturer)
 
 
 def test_saves_that_leave_a_login_active_or_inactive_read_nothing_more(
