@@ -81,8 +81,8 @@ tests, commands or the sweeper.
   to the protocol's onMessage as autobahn would; anything else (fragments,
   binary, control frames, two frames in one read, invalid UTF-8, a closing
   socket) takes autobahn's own way, which decides what is wrong with it. A
-  text or binary message under 64 KiB sent on an open socket, unfragmented
-  and uncompressed with nothing queued, is framed in one line and written.
+  text or binary message sent on an open socket, unfragmented and
+  uncompressed with nothing queued, is framed in one line and written.
 - Quick replies. Even read in a few lines, a heartbeat still went through
   daphne's onMessage, an ASGI message, the input queue, a task switch into
   the consumer, its JSON decoding and dispatch, a JSON reply and daphne's
@@ -655,7 +655,12 @@ def read_small_frames(data_received):
 
 
 def send_small_frames(send_message):
-    """A protocol's sendMessage that frames a message under 64 KiB itself."""
+    """A protocol's sendMessage that frames a whole message itself (module docstring).
+
+    The inbound size cap (capped_options) is for what clients send; autobahn
+    applies maxMessagePayloadSize to sends too, so a lecturer's snapshot over
+    16 KiB raised and closed the socket with 1011. A send is never held to it.
+    """
     from autobahn.websocket.protocol import WebSocketProtocol
 
     open_state = WebSocketProtocol.STATE_OPEN
@@ -664,20 +669,23 @@ def send_small_frames(send_message):
     def send(self, payload, isBinary=False, fragmentSize=None, sync=False, doNotCompress=False):
         n = len(payload)
         if (
-            n < 65536
-            and type(payload) is bytes
+            type(payload) is bytes
             and self.state == open_state
             and fragmentSize is None
             and not sync
             and not self.send_queue
             and self._perMessageCompress is None
             and not self.autoFragmentSize
-            and not 0 < self.maxMessagePayloadSize < n
             and not self.logOctets
             and not self.logFrames
         ):
             opcode = 0x82 if isBinary else 0x81
-            length = bytes((n,)) if n < 126 else b"\x7e" + n.to_bytes(2, "big")
+            if n < 126:
+                length = bytes((n,))
+            elif n < 65536:
+                length = b"\x7e" + n.to_bytes(2, "big")
+            else:
+                length = b"\x7f" + n.to_bytes(8, "big")
             header = bytes((opcode,)) + length
             stats = self.trafficStats
             stats.outgoingOctetsWireLevel += len(header) + n
@@ -687,7 +695,11 @@ def send_small_frames(send_message):
             stats.outgoingWebSocketMessages += 1
             self.transport.write(header + payload)
             return
-        send_message(self, payload, isBinary, fragmentSize, sync, doNotCompress)
+        limit, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+        try:
+            send_message(self, payload, isBinary, fragmentSize, sync, doNotCompress)
+        finally:
+            self.maxMessagePayloadSize = limit
 
     send.rollcall_patched = True
     return send

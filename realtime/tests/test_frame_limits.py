@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import json
 import os
 import socket
 import struct
@@ -89,3 +90,30 @@ def test_protocol_errors_get_their_close_code(tmp_path, frame, code):
         sock.sendall(frame)
         assert _close_code_read(sock) == code
         sock.close()
+
+
+@pytest.mark.postgres
+def test_a_snapshot_over_the_inbound_cap_still_reaches_the_lecturer(tmp_path, lecturer, api_key):
+    """The cap is for what clients send: a lecturer of many running classes gets a
+    snapshot far over it (it was refused, and the socket closed with 1011)."""
+    from attendance.models import Course
+    from attendance.sessions import start_session
+
+    for i in range(150):
+        course = Course.objects.create(code=f"BIG{i:03d}", title=f"A class with a long title {i}")
+        course.lecturers.add(lecturer)
+        start_session(course=course, by=lecturer)
+
+    async def snapshot(port: int) -> str:
+        url = f"ws://127.0.0.1:{port}/ws/events/"
+        async with connect(url, origin="http://127.0.0.1", max_size=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": api_key}))
+            while True:
+                frame = await asyncio.wait_for(ws.recv(), WAIT)
+                if json.loads(frame)["type"] == "snapshot":
+                    return frame
+
+    with daphne(workdir=tmp_path) as port:
+        frame = asyncio.run(snapshot(port))
+    assert len(frame.encode()) > MAX_INBOUND_BYTES
+    assert len(json.loads(frame)["sessions"]) == 150

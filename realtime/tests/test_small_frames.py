@@ -164,6 +164,7 @@ SENDS = {
     "126 bytes": (b"b" * 126, False),
     "65535 bytes": (b"c" * 65535, False),
     "65536 bytes": (b"d" * 65536, False),
+    "70,000 bytes": (b"e" * 70_000, False),
     "binary": (b"\x00\xff", True),
 }
 
@@ -178,24 +179,27 @@ def test_sends_write_what_autobahn_writes(payload, binary):
     assert written[1] == written[0]
 
 
-@pytest.mark.parametrize(
-    "options",
-    [{"autoFragmentSize": 10}, {"maxMessagePayloadSize": 8}],
-    ids=["auto-fragmenting", "over the payload limit"],
-)
-def test_sends_under_other_options_are_autobahns(options):
-    from autobahn.exception import PayloadExceededError
-
-    outcomes = []
+def test_auto_fragmented_sends_are_autobahns():
+    written = []
     for kind in (Recording, Patched):
-        protocol, transport = opened(kind, **options)
-        try:
-            protocol.sendMessage(b'{"type":"pong","padding":1}')
-        except PayloadExceededError as exc:
-            outcomes.append(type(exc))
-        else:
-            outcomes.append(transport.value())
-    assert outcomes[1] == outcomes[0]
+        protocol, transport = opened(kind, autoFragmentSize=10)
+        protocol.sendMessage(b'{"type":"pong","padding":1}')
+        written.append(transport.value())
+    assert written[1] == written[0]
+
+
+@pytest.mark.parametrize("size", [patches.MAX_INBOUND_BYTES + 1, 18_026, 70_000])
+@pytest.mark.parametrize("sync", [False, True], ids=["framed here", "autobahn's way"])
+def test_the_inbound_size_cap_never_refuses_a_send(size, sync):
+    """A lecturer's snapshot over the cap was refused by autobahn (PayloadExceededError,
+    the socket closed 1011): it is sent as autobahn without a limit sends it."""
+    payload = b"x" * size
+    unlimited, expected = opened(Recording)
+    unlimited.sendMessage(payload, sync=sync)
+    capped, transport = opened(Patched, maxMessagePayloadSize=patches.MAX_INBOUND_BYTES)
+    capped.sendMessage(payload, sync=sync)
+    assert transport.value() == expected.value()
+    assert capped.maxMessagePayloadSize == patches.MAX_INBOUND_BYTES  # still caps reads
 
 
 def test_a_send_on_a_closing_socket_is_refused_as_autobahn_refuses_it():
