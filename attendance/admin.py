@@ -147,8 +147,34 @@ class LockedDeleteAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class EnrollmentFormSet(forms.BaseInlineFormSet):
+    """One course's or one student's enrollments: a new row for a pair already enrolled
+    (entered in another tab, or a hand-edited management form counting no rows as
+    existing) is an error on its row, not the database's refusal (a 500)."""
+
+    def clean(self) -> None:
+        super().clean()
+        other = "student" if self.fk.name == "course" else "course"
+        wanted = {
+            form.cleaned_data[other].pk: form
+            for form in self.forms
+            if form.instance.pk is None
+            and form.has_changed()
+            and form.cleaned_data.get(other) is not None
+            and not form.cleaned_data.get("DELETE")
+        }
+        if not wanted or self.instance.pk is None:
+            return
+        taken = Enrollment.objects.filter(
+            **{self.fk.name: self.instance, f"{other}__in": list(wanted)}
+        ).values_list(f"{other}_id", flat=True)
+        for pk in taken:
+            wanted[pk].add_error(other, "Already enrolled: this pair is on the list.")
+
+
 class EnrollmentInline(admin.TabularInline):
     model = Enrollment
+    formset = EnrollmentFormSet
     extra = 0
     autocomplete_fields = ["student"]
     readonly_fields = ["enrolled_at"]
@@ -172,6 +198,7 @@ class CourseAdmin(LockedDeleteAdmin):
 
 class StudentEnrollmentInline(admin.TabularInline):
     model = Enrollment
+    formset = EnrollmentFormSet
     extra = 0
     autocomplete_fields = ["course"]
     readonly_fields = ["enrolled_at"]

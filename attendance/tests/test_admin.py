@@ -282,6 +282,44 @@ def test_a_student_is_enrolled_from_their_page(admin_client, students, other_cou
     }
 
 
+@pytest.mark.parametrize("initial", ["0", "-1"], ids=["another tab", "a hand-edited count"])
+def test_enrolling_a_pair_already_enrolled_is_a_form_error_not_a_500(
+    admin_client, students, initial
+):
+    student = students[0]
+    enrollment = student.enrollments.get()
+    data = _student_form(
+        student,
+        **{
+            # The existing row sent as new (INITIAL_FORMS counting it out).
+            "enrollments-TOTAL_FORMS": "1",
+            "enrollments-INITIAL_FORMS": initial,
+            "enrollments-0-student": student.pk,
+            "enrollments-0-course": enrollment.course_id,
+        },
+    )
+    response = admin_client.post(url(Student, "change", student.pk), data)
+    assert response.status_code == 200
+    assert "Already enrolled" in response.content.decode()
+    assert list(student.enrollments.all()) == [enrollment]
+
+
+def test_a_course_page_refuses_a_student_already_on_its_list(admin_client, course, students):
+    student = students[0]
+    data = {
+        "code": course.code,
+        "title": course.title,
+        "enrollments-TOTAL_FORMS": "1",
+        "enrollments-INITIAL_FORMS": "0",
+        "enrollments-0-course": course.pk,
+        "enrollments-0-student": student.pk,
+    }
+    response = admin_client.post(url(Course, "change", course.pk), data)
+    assert response.status_code == 200
+    assert "Already enrolled" in response.content.decode()
+    assert course.enrollments.filter(student=student).count() == 1
+
+
 @pytest.mark.parametrize(
     ("field", "value"), [("last_name", "Evil\r\nBcc: x@evil"), ("first_name", "A\x1bB")]
 )
