@@ -158,14 +158,13 @@ def end_all_sessions(*, user: AbstractBaseUser) -> int:
     return end_other_sessions(user=user, keep_session_key=None)
 
 
-def user_deactivated(*, user: AbstractBaseUser) -> int:
+def user_deactivated(*, user: AbstractBaseUser) -> None:
     """A login was made inactive: its pages refuse it already; every session of it ends
     too, with its live sockets, and the sockets its API tokens opened close (the tokens
-    are refused while it is inactive). The number of sessions ended."""
-    ended = end_all_sessions(user=user)
+    are refused while it is inactive)."""
+    end_all_sessions(user=user)
     tokens = ApiToken.objects.filter(user=user, is_active=True).values_list("pk", flat=True)
     broadcast.end_credentials([broadcast.api_token_group(pk) for pk in tokens])
-    return ended
 
 
 def noting_deactivation(sender, instance, update_fields=None, **kwargs) -> None:

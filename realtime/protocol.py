@@ -50,7 +50,7 @@ for _kind, _sockets in open_sockets.items():
 # and its answer.
 PING_FRAMES = frozenset({b'{"type":"ping"}', b'{"type": "ping"}'})
 PONG = {"type": "pong"}
-PONG_FRAME = b'{"type":"pong"}'
+PONG_FRAME = json.dumps(PONG, separators=(",", ":")).encode()  # as send_json sends it
 
 UNAVAILABLE = "The server cannot reach its database; try again shortly."
 
