@@ -339,7 +339,7 @@ class DeviceConsumer(JsonSocket):
         """
         if self._writing is not None or self.closing:
             return
-        # presence.heartbeat_due in floats: this runs for every ping.
+        # heartbeat_many's test of whether a write is due, in floats: this runs for every ping.
         if time.time() - self._written_at < presence.heartbeat_seconds():
             return
         self._writing = heartbeats.submit(
