@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
 from attendance import codes, roster
@@ -51,8 +53,17 @@ class DeviceRevoked(Exception):
     """The device was revoked (or its student deactivated) while its socket was open."""
 
 
+@functools.cache
 def heartbeat_seconds() -> int:
+    # Cached: a device socket asks on every ping, and a Django setting is a
+    # lazy object's attribute. Forgotten when a test overrides the setting.
     return settings.ATTENDANCE_HEARTBEAT_SECONDS
+
+
+@receiver(setting_changed)
+def _forget_heartbeat_seconds(*, setting: str, **kwargs) -> None:
+    if setting == "ATTENDANCE_HEARTBEAT_SECONDS":
+        heartbeat_seconds.cache_clear()
 
 
 def silent_cutoff(now: datetime) -> datetime:

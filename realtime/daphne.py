@@ -133,7 +133,7 @@ logger = logging.getLogger("daphne.server")
 
 # Server-sent close codes defined by RFC 6455 / IANA that autobahn refuses.
 RFC_SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013})
-APP_CHECK_SECONDS = 30.0
+APP_CHECK_SECONDS = 120.0
 TIMEOUT_CHECK_SECONDS = 10.0
 SLICE_SECONDS = 0.1
 LISTEN_BACKLOG = 4096
