@@ -5,6 +5,8 @@ revoke_device, mark_attendance, create_api_token), as everywhere else; the
 admin only lists, filters and calls them.
 """
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -26,6 +28,8 @@ from attendance.models import (
     NetworkSession,
     Student,
 )
+
+logger = logging.getLogger("rollcall.admin")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -147,6 +151,35 @@ class LockedDeleteAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class ConflictRefusedAdmin(admin.ModelAdmin):
+    """A save the database refuses because of a row written meanwhile is a message, not a 500.
+
+    The forms check what must be unique (Django validates the model's
+    constraints, EnrollmentFormSet the inline rows) against what is committed:
+    two admins enrolling the same pair, or adding the same student number, at
+    the same moment both pass, and the database refuses the second. Its whole
+    save is rolled back (the change view's transaction), and the page says so.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError:
+            logger.warning(
+                "An admin save of a %s was refused by the database",
+                self.model._meta.label,
+                exc_info=True,
+            )
+            self.message_user(
+                request,
+                "Nothing was saved: a change saved by someone else at the same moment "
+                "conflicts with this one (the same enrollment or number, say). "
+                "Check the page as it is now and save again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class EnrollmentFormSet(forms.BaseInlineFormSet):
     """One course's or one student's enrollments: a new row for a pair already enrolled
     (entered in another tab, or a hand-edited management form counting no rows as
@@ -181,7 +214,7 @@ class EnrollmentInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(LockedDeleteAdmin):
+class CourseAdmin(ConflictRefusedAdmin, LockedDeleteAdmin):
     list_display = ["code", "title", "lecturer_names"]
     search_fields = ["code", "title"]
     list_filter = ["lecturers"]
@@ -222,7 +255,7 @@ class StudentDeviceInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(LockedDeleteAdmin):
+class StudentAdmin(ConflictRefusedAdmin, LockedDeleteAdmin):
     list_display = ["student_number", "last_name", "first_name", "email", "is_active", "user"]
     list_display_links = ["student_number", "last_name"]
     search_fields = ["student_number", "first_name", "last_name", "email"]
@@ -233,7 +266,7 @@ class StudentAdmin(LockedDeleteAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(ConflictRefusedAdmin):
     list_display = ["student", "course", "enrolled_at"]
     list_filter = ["course"]
     search_fields = ["student__student_number", "student__last_name", "course__code"]

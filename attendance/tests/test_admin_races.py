@@ -7,7 +7,7 @@ from django.db.models.deletion import Collector
 from django.test import Client
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, Course, NetworkSession, Student
+from attendance.models import AttendanceRecord, Course, Enrollment, NetworkSession, Student
 from attendance.sessions import end_session, start_session
 from conftest import in_thread, wait_until_blocked_on_a_lock
 
@@ -85,3 +85,39 @@ def test_a_session_started_between_a_course_delete_and_its_commit_is_a_message(
     assert "was not deleted: other rows now refer to it" in response.content.decode()
     assert Course.objects.filter(pk=course.pk).exists()
     assert not NetworkSession.objects.exists()
+
+
+def test_two_admins_enrolling_the_same_pair_at_once_the_second_gets_a_message(
+    admin_client, course, students, other_course
+):
+    student = students[0]
+    form = {
+        "student_number": student.student_number,
+        "first_name": "Renamed",  # rolled back with the refused enrollment
+        "last_name": student.last_name,
+        "email": "",
+        "is_active": "on",
+        "enrollments-TOTAL_FORMS": "1",
+        "enrollments-INITIAL_FORMS": "0",
+        "enrollments-0-student": student.pk,
+        "enrollments-0-course": other_course.pk,
+        "devices-TOTAL_FORMS": "0",
+        "devices-INITIAL_FORMS": "0",
+    }
+    change = reverse("admin:attendance_student_change", args=[student.pk])
+    with transaction.atomic():
+        # Another admin's enrollment of the same pair, not yet committed when this save
+        # checks its rows: the save's insert waits for it, then the database refuses.
+        Enrollment.objects.create(course=other_course, student=student)
+        thread, outcome = in_thread(lambda: admin_client.post(change, form))
+        wait_until_blocked_on_a_lock(thread, outcome)
+    thread.join(timeout=30)
+    assert "error" not in outcome, outcome
+    response = outcome["result"]
+    assert response.status_code == 302
+    assert response["Location"] == change
+    page = admin_client.get(change).content.decode()
+    assert "Nothing was saved: a change saved by someone else at the same moment" in page
+    assert Enrollment.objects.filter(course=other_course, student=student).count() == 1
+    student.refresh_from_db()
+    assert student.first_name != "Renamed"
