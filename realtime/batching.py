@@ -22,6 +22,7 @@ threads (realtime/db.py).
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -52,6 +53,7 @@ class Batcher(Generic[Request, Result]):
         # Per event loop: a server has one, the tests one per test.
         self._queues: dict[asyncio.AbstractEventLoop, list] = {}
         self._workers: dict[asyncio.AbstractEventLoop, int] = {}
+        self._rounds: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def __call__(self, request: Request) -> Result:
@@ -65,32 +67,58 @@ class Batcher(Generic[Request, Result]):
 
     def submit(self, request: Request) -> asyncio.Future:
         """Queue the request; the future's result is the service's, an exception as a value."""
+        future = asyncio.get_running_loop().create_future()
+        self.post(request, functools.partial(_settle, future))
+        return future
+
+    def post(self, request: Request, deliver: Callable[[Result | BaseException], None]):
+        """Queue the request; `deliver` is called with its result (an exception as a value)
+        as soon as its batch is back: no future, task switch or callback of its own, for
+        what nobody awaits (heartbeats, hundreds a second).
+
+        Returns the round's future: done once every request queued with this one has
+        been delivered, or the work stopped (the server stopping).
+        """
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queues.setdefault(loop, []).append((request, future))
-        if self._workers.get(loop, 0) < self.parallel:
-            self._workers[loop] = self._workers.get(loop, 0) + 1
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = []
+        queue.append((request, deliver))
+        round_ = self._rounds.get(loop)
+        if round_ is None:
+            round_ = self._rounds[loop] = loop.create_future()
+        workers = self._workers.get(loop, 0)
+        if workers < self.parallel:
+            self._workers[loop] = workers + 1
             task = loop.create_task(self._work(loop))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return future
+        return round_
 
     async def _work(self, loop: asyncio.AbstractEventLoop) -> None:
         queue = self._queues[loop]
         try:
-            if self.linger:
-                await asyncio.sleep(self.linger)
             while queue:
+                if self.linger and len(queue) < self.limit:
+                    # Before every batch short of the limit: what arrived while the last
+                    # one ran waits for company too, rather than going in a batch of one.
+                    await asyncio.sleep(self.linger)
                 batch = queue[: self.limit]
                 del queue[: self.limit]
-                results = await self._run_batch([request for request, _f in batch])
-                for (_request, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                results = await self._run_batch([request for request, _d in batch])
+                for (_request, deliver), result in zip(batch, results, strict=True):
+                    try:
+                        deliver(result)
+                    except Exception:
+                        logger.exception("Delivering a batch's result failed")
         finally:
             self._workers[loop] -= 1
-            if not self._workers[loop] and not queue:
-                del self._workers[loop], self._queues[loop]
+            if not self._workers[loop]:
+                round_ = self._rounds.pop(loop, None)
+                if round_ is not None and not round_.done():
+                    round_.set_result(None)
+                if not queue:
+                    del self._workers[loop], self._queues[loop]
 
     async def _run_batch(self, requests: list[Request]) -> list[Result | BaseException]:
         try:
@@ -113,3 +141,8 @@ class Batcher(Generic[Request, Result]):
             except Exception as exc:
                 results.append(exc)
         return results
+
+
+def _settle(future: asyncio.Future, result) -> None:
+    if not future.done():
+        future.set_result(result)

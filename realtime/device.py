@@ -342,18 +342,16 @@ class DeviceConsumer(JsonSocket):
         # heartbeat_many's test of whether a write is due, in floats: this runs for every ping.
         if time.time() - self._written_at < presence.heartbeat_seconds():
             return
-        self._writing = heartbeats.submit(
+        # Until its batch is back: a leave waits for it (_written_first).
+        self._writing = heartbeats.post(
             presence.HeartbeatRequest(
                 device=self.device, session_id=self.session_id, last_written=self.last_written
-            )
+            ),
+            self._written,
         )
-        self._writing.add_done_callback(self._written)
 
-    def _written(self, writing: asyncio.Future) -> None:
+    def _written(self, outcome) -> None:
         self._writing = None
-        if writing.cancelled():
-            return  # the server is stopping
-        outcome = writing.result()
         if isinstance(outcome, presence.DeviceRevoked):
             self._closer = asyncio.ensure_future(self.close_with(CLOSE_FORBIDDEN))
         elif isinstance(outcome, DB_DOWN):
