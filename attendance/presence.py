@@ -589,12 +589,13 @@ def heartbeat_many(
     now = now or timezone.now()
     every = timedelta(seconds=heartbeat_seconds())
     due = [r.last_written is None or now - r.last_written >= every for r in requests]
-    ids = sorted({r.device.pk for r, is_due in zip(requests, due, strict=True) if is_due})
+    writing = [r for r, is_due in zip(requests, due, strict=True) if is_due]
     usable: set[int] = set()
     postgres = connection.vendor == "postgresql"
-    if ids:
+    if writing:
+        ids = sorted({r.device.pk for r in writing})
         # One transaction when presence rows are written too; a lone touch needs none.
-        in_session = any(r.session_id for r, is_due in zip(requests, due, strict=True) if is_due)
+        in_session = any(r.session_id for r in writing)
         with (
             transaction.atomic() if in_session else contextlib.nullcontext(),
             connection.cursor() as cursor,
@@ -607,8 +608,8 @@ def heartbeat_many(
             pairs = sorted(
                 {
                     (r.session_id, r.device.pk)
-                    for r, is_due in zip(requests, due, strict=True)
-                    if is_due and r.session_id and r.device.pk in usable
+                    for r in writing
+                    if r.session_id and r.device.pk in usable
                 }
             )
             if pairs:

@@ -71,7 +71,9 @@ class Batcher(Generic[Request, Result]):
         self.post(request, functools.partial(_settle, future))
         return future
 
-    def post(self, request: Request, deliver: Callable[[Result | BaseException], None]):
+    def post(
+        self, request: Request, deliver: Callable[[Result | BaseException], None]
+    ) -> asyncio.Future:
         """Queue the request; `deliver` is called with its result (an exception as a value)
         as soon as its batch is back: no future, task switch or callback of its own, for
         what nobody awaits (heartbeats, hundreds a second).
