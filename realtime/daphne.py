@@ -117,6 +117,17 @@ tests, commands or the sweeper.
   A socket that never said hello could make the server hold 1 MiB. Inbound
   frames and messages are now capped at MAX_INBOUND_BYTES (16 KiB; a smaller
   limit given to daphne stays) and failed with 1009 past it.
+- Paced wake-ups. With 10,000 devices heartbeating every 20 s, 500 frames a
+  second arrive, each at its own moment, and the event loop woke for nearly
+  every one: an epoll_wait that blocks and returns one socket, and a turn of
+  asyncio's loop around it, some 30 us of CPU before the frame is even read,
+  a quarter of what the process spent. The loop now polls its sockets at most
+  once per WAKE_TICK_SECONDS: after a poll it rests until the tick is over
+  (never past its next timer), and what arrived meanwhile is read in one wake.
+  A call from another thread (a database call's result, call_soon_threadsafe)
+  ends the rest at once, so only sockets wait, a frame at most one tick. A
+  loop busier than one poll a tick never rests: its work between polls
+  outlasts the tick.
 - Graceful restart on SIGTERM (realtime/shutdown.py).
 """
 
@@ -128,6 +139,7 @@ import gc
 import logging
 import math
 import pprint
+import selectors
 import sys
 import time
 
@@ -152,6 +164,8 @@ MAX_INBOUND_BYTES = 16 * 1024
 MAX_WAITING_FRAMES = 32
 # A scope's function for its application to hand the frame layer a quick_reply.
 QUICK_REPLIES = "rollcall.quick_replies"
+# The event loop polls its sockets at most once per tick (paced wake-ups).
+WAKE_TICK_SECONDS = 0.01
 
 
 def install() -> None:
@@ -170,6 +184,7 @@ def install() -> None:
     _read_without_log_context()
     _fail_with_a_close_code()
     _cap_inbound_size()
+    _pace_wakeups()
     shutdown.install()
 
 
@@ -762,3 +777,57 @@ def _small_frames() -> None:
     WebSocketProtocol.dataReceived = read_small_frames(WebSocketProtocol.dataReceived)
     WebSocketProtocol.quick_reply = None
     WebSocketProtocol.sendMessage = send_small_frames(WebSocketProtocol.sendMessage)
+
+
+def paced_select(select, tick: float, woken, clock=time.monotonic):
+    """A selector's select that polls at most once per tick unless woken from a thread.
+
+    select(timeout) is the selector's own; woken(seconds) waits up to that long
+    for a call from another thread and says whether one came. A poll asked for
+    within a tick of the last one first rests for the rest of the tick, or until
+    the timeout the loop gave (its next timer) if that comes first; a wake from
+    a thread ends the rest and the poll takes what is ready without waiting.
+    """
+    last = -math.inf
+
+    def select_paced(timeout=None):
+        nonlocal last
+        if timeout is None or timeout > 0:
+            rest = last + tick - clock()
+            if rest > 0:
+                if timeout is not None:
+                    rest = min(rest, timeout)
+                if woken(rest):
+                    timeout = 0
+                elif timeout is not None:
+                    timeout = max(0.0, timeout - rest)
+        events = select(timeout)
+        last = clock()
+        return events
+
+    select_paced.rollcall_patched = True
+    return select_paced
+
+
+def pace_wakeups(loop: asyncio.AbstractEventLoop, tick: float = WAKE_TICK_SECONDS):
+    """Pace a selector event loop's polls (paced_select); returns the selector it rests on.
+
+    The rest waits on the loop's self-pipe alone, which call_soon_threadsafe
+    (and a signal) writes to, so a wake from a thread ends it. The caller
+    closes the returned selector after the loop.
+    """
+    selector = loop._selector
+    if getattr(selector.select, "rollcall_patched", False):
+        return None
+    thread_calls = selectors.DefaultSelector()
+    thread_calls.register(loop._ssock.fileno(), selectors.EVENT_READ)
+    selector.select = paced_select(
+        selector.select, tick, lambda seconds: bool(thread_calls.select(seconds))
+    )
+    return thread_calls
+
+
+def _pace_wakeups() -> None:
+    from twisted.internet import reactor
+
+    pace_wakeups(reactor._asyncioEventloop)

@@ -471,3 +471,141 @@ def test_other_readers_keep_twisteds_way(reactor_and_peer):
     finally:
         ours.close()
         theirs.close()
+
+
+# --- paced wake-ups ----------------------------------------------------------------------
+
+
+class PacedFakes:
+    """paced_select around a recorded select, a recorded rest and a clock the test moves."""
+
+    def __init__(self, tick=0.01, thread_calls=False):
+        self.now = 100.0
+        self.polls = []  # each select's timeout
+        self.rests = []  # each rest's length
+        self.thread_calls = thread_calls
+        self.select = patches.paced_select(self._select, tick, self._woken, clock=lambda: self.now)
+
+    def _select(self, timeout):
+        self.polls.append(timeout)
+        return ["event"]
+
+    def _woken(self, seconds):
+        self.rests.append(seconds)
+        if self.thread_calls:
+            return True
+        self.now += seconds
+        return False
+
+
+def test_the_first_poll_and_a_poll_after_the_tick_do_not_rest():
+    fakes = PacedFakes(tick=0.01)
+    assert fakes.select(None) == ["event"]
+    fakes.now += 0.02
+    fakes.select(0.5)
+
+    assert fakes.rests == []
+    assert fakes.polls == [None, 0.5]
+
+
+def test_a_poll_within_the_tick_rests_for_the_rest_of_it_then_waits_as_asked():
+    fakes = PacedFakes(tick=0.01)
+    fakes.select(None)
+    fakes.now += 0.004
+    fakes.select(None)
+
+    assert fakes.rests == [pytest.approx(0.006)]
+    assert fakes.polls == [None, None]
+
+
+def test_a_rest_never_runs_past_the_loops_next_timer():
+    fakes = PacedFakes(tick=0.01)
+    fakes.select(None)
+    fakes.select(0.003)  # a timer is due in 3 ms: the rest ends then
+    fakes.now += 0.008
+    fakes.select(0.005)  # 2 ms of the tick left: rest, then wait the 3 ms after it
+
+    assert fakes.rests == [pytest.approx(0.003), pytest.approx(0.002)]
+    assert fakes.polls == [None, 0.0, pytest.approx(0.003)]
+
+
+def test_a_loop_with_work_ready_polls_without_resting():
+    fakes = PacedFakes(tick=0.01)
+    fakes.select(None)
+    fakes.select(0)
+
+    assert fakes.rests == []
+    assert fakes.polls == [None, 0]
+
+
+def test_a_call_from_a_thread_ends_the_rest_and_the_poll_takes_what_is_ready():
+    fakes = PacedFakes(tick=0.01, thread_calls=True)
+    fakes.select(None)
+    fakes.select(None)
+
+    assert fakes.rests == [pytest.approx(0.01)]
+    assert fakes.polls == [None, 0]
+
+
+@pytest.fixture
+def paced_loop():
+    def make(tick):
+        loop = asyncio.SelectorEventLoop()
+        rest_on = patches.pace_wakeups(loop, tick)
+        made.append((loop, rest_on))
+        return loop
+
+    made = []
+    yield make
+    for loop, rest_on in made:
+        loop.close()
+        rest_on.close()
+
+
+def test_frames_arriving_within_a_tick_are_read_in_one_wake(paced_loop):
+    loop = paced_loop(tick=0.1)
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    reads, received = [], bytearray()
+
+    def read():
+        reads.append(1)
+        received.extend(ours.recv(4096))
+
+    loop.add_reader(ours.fileno(), read)
+    writes = 30
+
+    def write():
+        for _ in range(writes):
+            theirs.send(b"x")
+            time.sleep(0.003)  # 30 frames over ~0.1 s, each at its own moment
+
+    try:
+
+        async def until_all_arrived():
+            writer = loop.run_in_executor(None, write)
+            while len(received) < writes:
+                await asyncio.sleep(0.01)
+            await writer
+
+        loop.run_until_complete(asyncio.wait_for(until_all_arrived(), 10))
+    finally:
+        loop.remove_reader(ours.fileno())
+        ours.close()
+        theirs.close()
+
+    assert bytes(received) == b"x" * writes
+    assert len(reads) <= writes // 3  # unpaced, nearly every frame is a wake of its own
+
+
+def test_a_call_from_another_thread_is_not_kept_waiting_for_the_tick(paced_loop):
+    loop = paced_loop(tick=30.0)
+
+    async def answered_from_a_thread():
+        await asyncio.sleep(0)  # a poll: the next one rests for the tick
+        answered = loop.create_future()
+        loop.run_in_executor(None, lambda: loop.call_soon_threadsafe(answered.set_result, "ok"))
+        return await answered
+
+    # wait_for's own timer would end a 30 s rest too: the deadline is the test's guard
+    assert loop.run_until_complete(asyncio.wait_for(answered_from_a_thread(), 20)) == "ok"
