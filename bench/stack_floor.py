@@ -16,8 +16,10 @@ authentication: each frame is parsed as JSON and answered with {"type": "pong"}.
 - asyncio:    no WebSocket library at all: an asyncio Protocol that answers the
               handshake and then reads each heartbeat as the one small masked frame
               it is. Not a server anyone should run: the least any Python server on
-              asyncio's default loop can spend per heartbeat on this machine (the
-              loop's wake-up, a recv and a send).
+              asyncio's default loop can spend per heartbeat on this machine when
+              the loop wakes for each one (the wake-up, a recv and a send). The
+              tuned servers pace their wake-ups (realtime/daphne.py) and read
+              several heartbeats per wake, so they can spend less.
 
 The difference between these figures and realtime_bench.py's idle case is what this
 project's own work per heartbeat costs; the figure for `channels` is the floor any
