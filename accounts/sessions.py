@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ua_parser import parse as parse_user_agent
 
+from accounts.imports.rows import chunked
 from accounts.models import UserSession
 from attendance.models import ApiToken
 from realtime import broadcast
@@ -26,6 +27,8 @@ from realtime import broadcast
 ACTIVITY_KEY = "activity_at"  # epoch seconds of the last "last active" write
 EXPIRES_KEY = "expires_at"  # epoch seconds when the stored session runs out
 REMEMBER_KEY = "remembered"
+# Expired sessions deleted (and their sockets told) per statement by the sweep.
+SWEEP_CHUNK = 1000
 
 
 def _store(session_key: str | None = None):
@@ -200,12 +203,29 @@ def describe_browser(user_agent: str) -> str:
 
 
 def sweep_job(*, now: datetime) -> dict[str, int]:
-    """The sweeper's part: drop expired sessions and the rows that tracked them."""
-    store = _store()
-    store.clear_expired()
+    """The sweeper's part: web sessions that ran out end as a sign-out does (their live
+    sockets close, 4401), and the rows that tracked ended sessions go.
+
+    A session runs out unannounced: its pages refuse it at the next request, but a
+    dashboard or events socket it opened stayed live, pushing a class's counts to a
+    screen nobody was signed in to. They now close within a tick of the expiry. An
+    expired session is never extended (Django gives a request with its cookie a new,
+    empty session), so deleting it by its expiry ends no live session.
+    """
+    result = {}
+    expired = Session.objects.filter(expire_date__lt=now)
+    ended = 0
+    for keys in chunked(expired.values_list("session_key", flat=True), SWEEP_CHUNK):
+        Session.objects.filter(session_key__in=keys, expire_date__lt=now).delete()
+        signed_out(keys)
+        ended += len(keys)
+    if ended:
+        result["web_sessions_expired"] = ended
     alive = Session.objects.filter(expire_date__gt=now).values("session_key")
     gone, _ = UserSession.objects.exclude(session_key__in=alive).delete()
-    return {"web_sessions_forgotten": gone} if gone else {}
+    if gone:
+        result["web_sessions_forgotten"] = gone
+    return result
 
 
 def follow_session_key(

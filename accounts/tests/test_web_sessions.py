@@ -242,3 +242,23 @@ def test_a_session_cookie_that_is_no_session_key_is_ignored(client, path, lectur
         path, HTTP_COOKIE='sessionid="abcdefgh\\000x"', HTTP_AUTHORIZATION=f"Token {key}"
     )
     assert response.status_code == 200
+
+
+def test_the_sweep_ends_sessions_that_ran_out_in_constant_queries(
+    lecturer, django_assert_num_queries
+):
+    from accounts.sessions import sweep_job
+
+    clients = [browser(FIREFOX, f"10.1.1.{n}") for n in range(1, 6)]
+    keys = [client.session.session_key for client in clients]
+    now = timezone.now()
+    Session.objects.filter(session_key__in=keys[:3]).update(expire_date=now - timedelta(minutes=1))
+
+    # the expired keys, their delete (up to SWEEP_CHUNK a statement), the tracking rows'
+    with django_assert_num_queries(3):
+        assert sweep_job(now=now) == {"web_sessions_expired": 3, "web_sessions_forgotten": 3}
+
+    assert set(Session.objects.values_list("session_key", flat=True)) == set(keys[3:])
+    assert set(UserSession.objects.values_list("session_key", flat=True)) == set(keys[3:])
+    with django_assert_num_queries(2):
+        assert sweep_job(now=now) == {}

@@ -217,3 +217,35 @@ async def test_a_socket_follows_its_session_to_a_new_key_and_closes_when_that_en
     signed_out = await database_sync_to_async(client.post)(reverse("logout"))
     assert signed_out.status_code == 302
     assert await closed_with(other_tab) == 4401
+
+
+async def test_a_session_that_runs_out_closes_its_sockets_at_the_next_sweep(
+    ws_app, lecturer, session
+):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from accounts.sessions import sweep_job
+
+    _old, old_cookie = await database_sync_to_async(_signed_in)(lecturer)
+    _new, new_cookie = await database_sync_to_async(_signed_in)(lecturer)
+    running_out = await _dashboard(ws_app, old_cookie)
+    staying = await _dashboard(ws_app, new_cookie)
+    old_key = old_cookie[1].decode().split("=", 1)[1]
+    now = timezone.now()
+    await database_sync_to_async(Session.objects.filter(session_key=old_key).update)(
+        expire_date=now - timedelta(seconds=1)
+    )
+    assert await running_out.receive_nothing(timeout=0.3)  # nothing tells it until the sweep
+
+    swept = await database_sync_to_async(sweep_job)(now=now)
+
+    assert swept == {"web_sessions_expired": 1, "web_sessions_forgotten": 1}
+    assert await closed_with(running_out) == 4401
+    assert await staying.receive_nothing(timeout=0.5)
+    assert not await database_sync_to_async(
+        UserSession.objects.filter(session_key=old_key).exists
+    )()
+    await staying.disconnect()
