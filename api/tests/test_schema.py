@@ -71,8 +71,11 @@ def test_the_docs_page_uses_only_local_static_files(db):
     response = APIClient().get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+    assert '<html lang="en">' in html  # screen readers read it in the right language
     urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
     assert any("swagger-ui" in url for url in urls)
+    assert any(url.startswith("/api/docs/?script") for url in urls)
     for url in urls:
         # The start-up script is served by the page's own view (?script), not inline (CSP).
         assert url.startswith(("/static/", "/api/docs/?script")), url
