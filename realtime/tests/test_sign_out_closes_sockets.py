@@ -33,6 +33,15 @@ async def _dashboard(ws_app, cookie):
     return communicator
 
 
+async def _two_browsers(ws_app, user) -> list:
+    """Two browsers signed in as `user`, each with its dashboard open: (socket, session key)."""
+    opened = []
+    for _ in range(2):
+        _client, cookie = await database_sync_to_async(_signed_in)(user)
+        opened.append((await _dashboard(ws_app, cookie), cookie[1].decode().split("=", 1)[1]))
+    return opened
+
+
 async def test_signing_out_closes_that_browsers_dashboard_and_events_sockets(
     ws_app, lecturer, session
 ):
@@ -49,11 +58,7 @@ async def test_signing_out_closes_that_browsers_dashboard_and_events_sockets(
 async def test_a_session_ended_from_another_browser_closes_its_sockets_only(
     ws_app, lecturer, session
 ):
-    _phone, phone_cookie = await database_sync_to_async(_signed_in)(lecturer)
-    _laptop, laptop_cookie = await database_sync_to_async(_signed_in)(lecturer)
-    on_phone = await _dashboard(ws_app, phone_cookie)
-    on_laptop = await _dashboard(ws_app, laptop_cookie)
-    phone_key = phone_cookie[1].decode().split("=", 1)[1]
+    (on_phone, phone_key), (on_laptop, laptop_key) = await _two_browsers(ws_app, lecturer)
     row = await database_sync_to_async(UserSession.objects.get)(session_key=phone_key)
     # From the laptop's sessions page: sign the phone out.
     assert await database_sync_to_async(end_user_session)(user=lecturer, session_id=row.pk)
@@ -62,7 +67,6 @@ async def test_a_session_ended_from_another_browser_closes_its_sockets_only(
     # A password change on the laptop signs out every other session.
     _tablet, tablet_cookie = await database_sync_to_async(_signed_in)(lecturer)
     on_tablet = await _dashboard(ws_app, tablet_cookie)
-    laptop_key = laptop_cookie[1].decode().split("=", 1)[1]
     await database_sync_to_async(end_other_sessions)(user=lecturer, keep_session_key=laptop_key)
     assert await closed_with(on_tablet) == 4401
     assert await on_laptop.receive_nothing(timeout=0.5)
@@ -229,11 +233,7 @@ async def test_a_session_that_runs_out_closes_its_sockets_at_the_next_sweep(
 
     from accounts.sessions import sweep_job
 
-    _old, old_cookie = await database_sync_to_async(_signed_in)(lecturer)
-    _new, new_cookie = await database_sync_to_async(_signed_in)(lecturer)
-    running_out = await _dashboard(ws_app, old_cookie)
-    staying = await _dashboard(ws_app, new_cookie)
-    old_key = old_cookie[1].decode().split("=", 1)[1]
+    (running_out, old_key), (staying, _new_key) = await _two_browsers(ws_app, lecturer)
     now = timezone.now()
     await database_sync_to_async(Session.objects.filter(session_key=old_key).update)(
         expire_date=now - timedelta(seconds=1)
