@@ -816,11 +816,15 @@ def pace_wakeups(loop: asyncio.AbstractEventLoop, tick: float = WAKE_TICK_SECOND
     (and a signal) writes to, so a wake from a thread ends it. The caller
     closes the returned selector after the loop.
     """
-    selector = loop._selector
+    selector, self_pipe = getattr(loop, "_selector", None), getattr(loop, "_ssock", None)
+    if selector is None or self_pipe is None:
+        # Not asyncio's selector loop (uvloop, say): it runs as it is.
+        logger.warning("Wake-ups are not paced: %s has no selector to pace", type(loop).__name__)
+        return None
     if getattr(selector.select, "rollcall_patched", False):
         return None
     thread_calls = selectors.DefaultSelector()
-    thread_calls.register(loop._ssock.fileno(), selectors.EVENT_READ)
+    thread_calls.register(self_pipe.fileno(), selectors.EVENT_READ)
     selector.select = paced_select(
         selector.select, tick, lambda seconds: bool(thread_calls.select(seconds))
     )

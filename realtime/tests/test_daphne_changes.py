@@ -609,3 +609,18 @@ def test_a_call_from_another_thread_is_not_kept_waiting_for_the_tick(paced_loop)
 
     # wait_for's own timer would end a 30 s rest too: the deadline is the test's guard
     assert loop.run_until_complete(asyncio.wait_for(answered_from_a_thread(), 20)) == "ok"
+
+
+def test_a_loop_with_no_selector_to_pace_runs_as_it_is(caplog):
+    class OtherLoop:  # uvloop's, say: no selector, no self-pipe
+        pass
+
+    assert patches.pace_wakeups(OtherLoop()) is None
+    assert "not paced" in caplog.text
+
+
+def test_pacing_a_loop_twice_wraps_its_select_once(paced_loop):
+    loop = paced_loop(tick=0.01)
+    paced = loop._selector.select
+    assert patches.pace_wakeups(loop) is None
+    assert loop._selector.select is paced
