@@ -121,7 +121,7 @@ tests, commands or the sweeper.
   second arrive, each at its own moment, and the event loop woke for nearly
   every one: an epoll_wait that blocks and returns one socket, and a turn of
   asyncio's loop around it, some 30 us of CPU before the frame is even read,
-  a quarter of what the process spent. The loop now polls its sockets at most
+  a third of what the process spent. The loop now polls its sockets at most
   once per WAKE_TICK_SECONDS: after a poll it rests until the tick is over
   (never past its next timer), and what arrived meanwhile is read in one wake.
   A call from another thread (a database call's result, call_soon_threadsafe)
