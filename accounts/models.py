@@ -26,6 +26,10 @@ class UserSession(models.Model):
     # Written at most once per SESSION_ACTIVITY_SECONDS, never on every request.
     last_active_at = models.DateTimeField()
     remembered = models.BooleanField(default=False)
+    # The channel-layer group of the key before the last change (a password change
+    # cycles it): a socket that has not followed the session yet listens there, so
+    # a sign-out is published to both.
+    previous_group = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-last_active_at"]

@@ -93,10 +93,13 @@ def note_activity(*, request: HttpRequest, now: datetime | None = None) -> bool:
     return True
 
 
-def _start_tracking(*, request: HttpRequest, key: str, now: datetime) -> None:
+def _start_tracking(
+    *, request: HttpRequest, key: str, now: datetime, previous_group: str = ""
+) -> None:
     UserSession.objects.get_or_create(
         session_key=key,
         defaults={
+            "previous_group": previous_group,
             "user": request.user,
             "user_agent": request.headers.get("User-Agent", "")[:300],
             "ip_address": client_ip(request),
@@ -123,14 +126,26 @@ def _end(keys: list[str]) -> int:
     for key in keys:
         # Through the store, so a cached session is dropped from the cache too.
         _store(key).delete(key)
-    UserSession.objects.filter(session_key__in=keys).delete()
     signed_out(keys)
+    UserSession.objects.filter(session_key__in=keys).delete()
     return len(keys)
 
 
 def signed_out(keys: list[str]) -> None:
-    """The live sockets these web sessions opened (the dashboard, events) close too."""
-    broadcast.end_credentials([broadcast.web_session_group(key) for key in keys])
+    """The live sockets these web sessions opened (the dashboard, events) close too.
+
+    Also those still listening under a session's key before its last change: a
+    socket follows a new key when the move reaches it, and a sign-out published
+    to the new key alone before then would pass it by. Called before the
+    sessions' rows go, which remember that key's group."""
+    if not keys:
+        return
+    previous = (
+        UserSession.objects.filter(session_key__in=keys)
+        .exclude(previous_group="")
+        .values_list("previous_group", flat=True)
+    )
+    broadcast.end_credentials([broadcast.web_session_group(key) for key in keys] + list(previous))
 
 
 def end_user_session(*, user: AbstractBaseUser, session_id: int) -> bool:
@@ -238,9 +253,14 @@ def follow_session_key(
     new_key = request.session.session_key
     if not new_key or old_key == new_key:
         return
-    moved = old_key and UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+    previous_group = broadcast.web_session_group(old_key) if old_key else ""
+    moved = old_key and UserSession.objects.filter(session_key=old_key).update(
+        session_key=new_key, previous_group=previous_group
+    )
     if not moved:
-        _start_tracking(request=request, key=new_key, now=now or timezone.now())
+        _start_tracking(
+            request=request, key=new_key, now=now or timezone.now(), previous_group=previous_group
+        )
     if old_key:
         # The live sockets opened under the old key (other tabs) listen for the new one.
         broadcast.publish(

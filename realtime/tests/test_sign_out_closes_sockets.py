@@ -249,3 +249,44 @@ async def test_a_session_that_runs_out_closes_its_sockets_at_the_next_sweep(
         UserSession.objects.filter(session_key=old_key).exists
     )()
     await staying.disconnect()
+
+
+async def test_a_sign_out_before_the_move_reaches_a_socket_still_closes_it(
+    ws_app, lecturer, session, monkeypatch
+):
+    """The other tab's socket has not followed the session to its new key yet (the move
+    is on its way) when that session signs out: the sign-out reaches it under the old key."""
+    from realtime.lecturer import LecturerSocket
+
+    moves = []
+
+    async def not_there_yet(self, event):
+        moves.append(event["group"])
+
+    monkeypatch.setattr(LecturerSocket, "web_session_moved", not_there_yet)
+
+    def signed_in_with_password():
+        lecturer.set_password("an-old-long-password-1")
+        lecturer.save()
+        return _signed_in(lecturer)
+
+    client, cookie = await database_sync_to_async(signed_in_with_password)()
+    other_tab = await _dashboard(ws_app, cookie)
+
+    def change_password() -> None:
+        response = client.post(
+            reverse("accounts:password-change"),
+            {
+                "old_password": "an-old-long-password-1",
+                "new_password1": "a-new-long-password-2",
+                "new_password2": "a-new-long-password-2",
+            },
+        )
+        assert response.status_code == 302, response
+
+    await database_sync_to_async(change_password)()
+    signed_out = await database_sync_to_async(client.post)(reverse("logout"))
+
+    assert signed_out.status_code == 302
+    assert await closed_with(other_tab) == 4401
+    assert len(moves) == 1  # the move was published, and this socket had not taken it
