@@ -187,34 +187,41 @@ def test_saves_that_leave_a_login_active_or_inactive_read_nothing_more(
     assert lecturer._rollcall_deactivating is False
 
 
+async def _password_session_with_dashboard(ws_app, user):
+    """`user` with a password, signed in: (their browser, a dashboard open in another tab)."""
+
+    def signed_in_with_password():
+        user.set_password("an-old-long-password-1")
+        user.save()
+        return _signed_in(user)
+
+    client, cookie = await database_sync_to_async(signed_in_with_password)()
+    return client, await _dashboard(ws_app, cookie)
+
+
+def _change_password(client) -> bool:
+    """Change the password in `client`'s browser; whether its session key changed."""
+    old_key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    response = client.post(
+        reverse("accounts:password-change"),
+        {
+            "old_password": "an-old-long-password-1",
+            "new_password1": "a-new-long-password-2",
+            "new_password2": "a-new-long-password-2",
+        },
+    )
+    assert response.status_code == 302, response
+    return client.cookies[settings.SESSION_COOKIE_NAME].value != old_key
+
+
 async def test_a_socket_follows_its_session_to_a_new_key_and_closes_when_that_ends(
     ws_app, lecturer, session
 ):
     """A password change in one tab gives the web session a new key; the dashboard open in
     another tab keeps listening for that session, and closes when it is signed out."""
 
-    def signed_in_with_password():
-        lecturer.set_password("an-old-long-password-1")
-        lecturer.save()
-        return _signed_in(lecturer)
-
-    client, cookie = await database_sync_to_async(signed_in_with_password)()
-    other_tab = await _dashboard(ws_app, cookie)
-
-    def change_password() -> bool:
-        old_key = client.cookies[settings.SESSION_COOKIE_NAME].value
-        response = client.post(
-            reverse("accounts:password-change"),
-            {
-                "old_password": "an-old-long-password-1",
-                "new_password1": "a-new-long-password-2",
-                "new_password2": "a-new-long-password-2",
-            },
-        )
-        assert response.status_code == 302, response
-        return client.cookies[settings.SESSION_COOKIE_NAME].value != old_key
-
-    assert await database_sync_to_async(change_password)()
+    client, other_tab = await _password_session_with_dashboard(ws_app, lecturer)
+    assert await database_sync_to_async(_change_password)(client)  # the key changed
     # The move reaches the other tab's socket through the channel layer; a sign-out
     # published before it joined the new key's group would pass it by.
     await asyncio.sleep(0.5)
@@ -265,26 +272,8 @@ async def test_a_sign_out_before_the_move_reaches_a_socket_still_closes_it(
 
     monkeypatch.setattr(LecturerSocket, "web_session_moved", not_there_yet)
 
-    def signed_in_with_password():
-        lecturer.set_password("an-old-long-password-1")
-        lecturer.save()
-        return _signed_in(lecturer)
-
-    client, cookie = await database_sync_to_async(signed_in_with_password)()
-    other_tab = await _dashboard(ws_app, cookie)
-
-    def change_password() -> None:
-        response = client.post(
-            reverse("accounts:password-change"),
-            {
-                "old_password": "an-old-long-password-1",
-                "new_password1": "a-new-long-password-2",
-                "new_password2": "a-new-long-password-2",
-            },
-        )
-        assert response.status_code == 302, response
-
-    await database_sync_to_async(change_password)()
+    client, other_tab = await _password_session_with_dashboard(ws_app, lecturer)
+    assert await database_sync_to_async(_change_password)(client)
     signed_out = await database_sync_to_async(client.post)(reverse("logout"))
 
     assert signed_out.status_code == 302
