@@ -1,7 +1,8 @@
 """A web session's live sockets end with it: signing out here, from another browser
-("sign out" on the sessions page, "sign out everywhere"), a password change elsewhere, or
-the login made inactive closes the dashboard and events sockets that session's cookie (or,
-for an inactive login, its API token) opened (4401)."""
+("sign out" on the sessions page, "sign out everywhere"), a password change elsewhere, the
+session running out (at the next sweep), or the login made inactive closes the dashboard
+and events sockets that session's cookie (or, for an inactive login, its API token) opened
+(4401)."""
 
 import asyncio
 from importlib import import_module
@@ -26,6 +27,10 @@ def _signed_in(user) -> tuple[Client, tuple[bytes, bytes]]:
     return client, (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())
 
 
+def _session_key(cookie: tuple[bytes, bytes]) -> str:
+    return cookie[1].decode().split("=", 1)[1]
+
+
 async def _dashboard(ws_app, cookie):
     communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
     first = await communicator.receive_output(timeout=5)
@@ -38,7 +43,7 @@ async def _two_browsers(ws_app, user) -> list:
     opened = []
     for _ in range(2):
         _client, cookie = await database_sync_to_async(_signed_in)(user)
-        opened.append((await _dashboard(ws_app, cookie), cookie[1].decode().split("=", 1)[1]))
+        opened.append((await _dashboard(ws_app, cookie), _session_key(cookie)))
     return opened
 
 
@@ -94,7 +99,7 @@ async def test_a_cookie_whose_session_ended_meanwhile_gets_no_live_socket(
     monkeypatch.setattr(lecturer_sockets, "_web_session_exists", ends_first)
     communicator = await open_socket(ws_app, "/ws/dashboard/", headers=(ORIGIN, HOST, cookie))
     assert await closed_with(communicator) == 4401
-    assert ended == [cookie[1].decode().split("=", 1)[1]]
+    assert ended == [_session_key(cookie)]
 
 
 def _change_form_data(html: str) -> dict:
